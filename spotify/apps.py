@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SpotifyConfig(AppConfig):
+    name = "spotify"
+    verbose_name = "Spotify connection"
