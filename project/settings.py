@@ -3,8 +3,12 @@
 from pathlib import Path
 from urllib.parse import quote
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+# Lets annotations such as `admin.ModelAdmin[Artist]` run, not only type-check.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -21,7 +25,7 @@ if not SECRET_KEY:
             "SECRET_KEY is not set. Set SECRET_KEY in the environment or in .env "
             "(or DEBUG=1 for local development)."
         )
-    SECRET_KEY = "insecure-local-development-key-do-not-use-in-production"  # noqa: S105
+    SECRET_KEY = "insecure-local-development-key-do-not-use-in-production"
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -49,6 +53,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "ninja",
     "django_htmx",
     "django_q",
     "spotify",
@@ -57,6 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "project.middleware.ApiJsonErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -88,7 +94,7 @@ TEMPLATES = [
 
 def _database_url() -> str:
     """DATABASE_URL wins; otherwise the POSTGRES_* names used by docker compose build it."""
-    if url := env.str("DATABASE_URL", default=""):
+    if url := str(env.str("DATABASE_URL", default="")):
         return url
     user = env.str("POSTGRES_USER", default="postgres")
     password = env.str("POSTGRES_PASSWORD", default="")
@@ -105,7 +111,9 @@ DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 # Persistent connections: a request should not pay for a new PostgreSQL session.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DATABASES["default"]["OPTIONS"] = {"connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5)}
+DATABASES["default"]["OPTIONS"] = {
+    "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -135,7 +143,12 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # Hashed, compressed names need `collectstatic` (the Docker build runs it); DEBUG serves as is.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
 }
 
 LOGGING = {
@@ -158,8 +171,6 @@ SPOTIFY_ACCOUNTS_BASE_URL = env.str(
     "SPOTIFY_ACCOUNTS_BASE_URL", default="https://accounts.spotify.com"
 )
 SPOTIFY_MARKET = env.str("SPOTIFY_MARKET", default="")
-# With no client id the app runs on the bundled fake Spotify, in process.
-SPOTIFY_DEMO_MODE = not SPOTIFY_CLIENT_ID
 SPOTIFY_TIMEOUT_SECONDS = env.float("SPOTIFY_TIMEOUT_SECONDS", default=10.0)
 SPOTIFY_MAX_RETRY_AFTER_SECONDS = env.int("SPOTIFY_MAX_RETRY_AFTER_SECONDS", default=60)
 SPOTIFY_RETRY_ATTEMPTS = env.int("SPOTIFY_RETRY_ATTEMPTS", default=3)

@@ -1,0 +1,188 @@
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.utils import timezone
+
+
+class Artist(models.Model):
+    spotify_id = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=500)
+    uri = models.CharField(max_length=100, blank=True)
+    spotify_url = models.URLField(max_length=300, blank=True)
+    images = models.JSONField(default=list, blank=True)
+    genres = ArrayField(models.CharField(max_length=200), default=list, blank=True)
+    # Null means unknown: Spotify stopped sending these to Development Mode apps in 2026.
+    popularity = models.PositiveSmallIntegerField(null=True, blank=True)
+    followers = models.PositiveBigIntegerField(null=True, blank=True)
+    details_fetched_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [GinIndex(fields=["genres"], name="artist_genres_gin")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Release(models.Model):
+    """An album, single or compilation."""
+
+    class Precision(models.TextChoices):
+        YEAR = "year"
+        MONTH = "month"
+        DAY = "day"
+
+    spotify_id = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=500)
+    album_type = models.CharField(max_length=32, db_index=True)
+    total_tracks = models.PositiveIntegerField(null=True, blank=True)
+    images = models.JSONField(default=list, blank=True)
+    spotify_url = models.URLField(max_length=300, blank=True)
+    uri = models.CharField(max_length=100, blank=True)
+    release_date = models.CharField(max_length=10, blank=True)
+    release_date_precision = models.CharField(
+        max_length=5, choices=Precision.choices, default=Precision.DAY
+    )
+    # The first day of the month or year when the precision is coarser; null when unparseable.
+    release_date_sort = models.DateField(null=True, blank=True, db_index=True)
+    # Only /albums?ids= sends these, and Development Mode apps no longer get them.
+    label = models.CharField(max_length=300, null=True, blank=True)  # noqa: DJ001 (null: unknown)
+    popularity = models.PositiveSmallIntegerField(null=True, blank=True)
+    artists = models.ManyToManyField(Artist, through="ReleaseArtist", related_name="releases")
+    # When our sync first saw it: "new" means new to us, whatever date Spotify gives it.
+    first_seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Set once the track list is stored; a release with it costs no more Spotify calls.
+    tracks_fetched_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-release_date_sort", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReleaseArtist(models.Model):
+    """A credit, in Spotify's order."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="credits")
+    artist = models.ForeignKey(Artist, on_delete=models.CASCADE, related_name="credits")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["release", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["release", "artist"], name="unique_release_artist"),
+            models.UniqueConstraint(fields=["release", "position"], name="unique_credit_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.release_id} #{self.position}: {self.artist_id}"
+
+
+class Track(models.Model):
+    spotify_id = models.CharField(max_length=64, unique=True)
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="tracks")
+    name = models.CharField(max_length=500)
+    track_number = models.PositiveIntegerField()
+    disc_number = models.PositiveIntegerField(default=1)
+    duration_ms = models.PositiveIntegerField()
+    explicit = models.BooleanField(default=False)
+    # [{"id", "name"}] in credit order: tracks are read with their release, never joined on.
+    artists = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["release", "disc_number", "track_number"]
+        indexes = [models.Index(fields=["release", "disc_number", "track_number"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Snapshot(models.Model):
+    """Today's new releases, one per day and market. A later sync that day replaces its entries."""
+
+    class Source(models.TextChoices):
+        NEW_RELEASES = "new-releases"
+        SEARCH = "search"
+        DEMO = "demo"
+
+    date = models.DateField()
+    market = models.CharField(max_length=2, blank=True, default="")
+    fetched_at = models.DateTimeField()
+    source = models.CharField(max_length=16, choices=Source.choices)
+    release_count = models.PositiveIntegerField(default=0)
+    artist_count = models.PositiveIntegerField(default=0)
+    releases = models.ManyToManyField(Release, through="SnapshotEntry", related_name="snapshots")
+
+    class Meta:
+        ordering = ["-date"]
+        get_latest_by = "date"
+        constraints = [
+            models.UniqueConstraint(fields=["date", "market"], name="unique_snapshot_day_market")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.market or 'global'} ({self.source})"
+
+
+class SnapshotEntry(models.Model):
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="entries")
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="entries")
+    rank = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["snapshot", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["snapshot", "release"], name="unique_snapshot_release"),
+            models.UniqueConstraint(fields=["snapshot", "rank"], name="unique_snapshot_rank"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.snapshot_id} #{self.rank}"
+
+
+class SyncRun(models.Model):
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule"
+        MANUAL = "manual"
+        CLI = "cli"
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        SKIPPED = "skipped"
+
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    snapshot = models.ForeignKey(
+        Snapshot, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    release_count = models.PositiveIntegerField(default=0)
+    artist_count = models.PositiveIntegerField(default=0)
+    new_release_count = models.PositiveIntegerField(default=0)
+    updated_release_count = models.PositiveIntegerField(default=0)
+    new_artist_count = models.PositiveIntegerField(default=0)
+    updated_artist_count = models.PositiveIntegerField(default=0)
+    spotify_calls = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        get_latest_by = "started_at"
+
+    def __str__(self) -> str:
+        return f"Sync {self.pk} ({self.trigger}, {self.status})"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

@@ -1,0 +1,272 @@
+"""Writes: the sync that turns Spotify's new releases into today's snapshot."""
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import batched
+from time import monotonic
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, connection, models, transaction
+from django.utils import timezone
+
+from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SnapshotEntry, SyncRun
+from spotify.client import ARTISTS_BATCH_SIZE, SpotifyClient, site_client
+from spotify.errors import SpotifyError
+from spotify.types import Album
+from spotify.types import Artist as SpotifyArtist
+
+logger = logging.getLogger(__name__)
+
+# Any constant works, as long as nothing else in the database uses it for an advisory lock.
+SYNC_LOCK_KEY = 0x5EC7_2026
+
+
+class SyncAlreadyRunning(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    created: int
+    updated: int
+
+
+@contextmanager
+def _sync_lock() -> Iterator[bool]:
+    """A session-level advisory lock: it dies with the connection if a worker is killed."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [SYNC_LOCK_KEY])
+        acquired = bool(cursor.fetchone()[0])
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [SYNC_LOCK_KEY])
+
+
+def sync_run_execute(*, trigger: SyncRun.Trigger, client: SpotifyClient | None = None) -> SyncRun:
+    """Runs one sync and returns its record; a failure is recorded on it, never half-written."""
+    with _sync_lock() as acquired:
+        if not acquired:
+            now = timezone.now()
+            return SyncRun.objects.create(
+                trigger=trigger,
+                status=SyncRun.Status.SKIPPED,
+                started_at=now,
+                finished_at=now,
+                error="Another sync is already running",
+            )
+        run = SyncRun.objects.create(trigger=trigger)
+        client = client or site_client()
+        started = monotonic()
+        try:
+            _sync(run=run, client=client)
+        except (SpotifyError, DatabaseError) as error:
+            run.status = SyncRun.Status.FAILED
+            run.error = str(error) or type(error).__name__
+            logger.warning("Sync %s failed: %s", run.pk, run.error)
+        else:
+            run.status = SyncRun.Status.SUCCEEDED
+        run.finished_at = timezone.now()
+        run.spotify_calls = client.calls
+        run.save()
+        logger.info(
+            "Sync %s %s in %.1f s with %s Spotify calls",
+            run.pk,
+            run.status,
+            monotonic() - started,
+            run.spotify_calls,
+        )
+        return run
+
+
+def _sync(*, run: SyncRun, client: SpotifyClient) -> None:
+    # Spotify is read before the write transaction opens: no transaction is held across the
+    # network, and a token renewed mid-way commits on its own even if the sync later fails.
+    albums = _unique_albums(page.items for page in client.new_releases())
+    source = Snapshot.Source.DEMO if client.conf.demo else Snapshot.Source.NEW_RELEASES
+    enriched = _enrich_artists(client=client, artist_ids=_credited_artist_ids(albums))
+    now = timezone.now()
+    with transaction.atomic():
+        artist_counts = _artists_upsert(albums=albums, enriched=enriched, now=now)
+        release_counts = _releases_upsert(albums=albums, now=now)
+        snapshot = _snapshot_replace(
+            albums=albums, source=source, market=client.conf.market, fetched_at=now
+        )
+        run.snapshot = snapshot
+        run.release_count = snapshot.release_count
+        run.artist_count = snapshot.artist_count
+        run.new_release_count = release_counts.created
+        run.updated_release_count = release_counts.updated
+        run.new_artist_count = artist_counts.created
+        run.updated_artist_count = artist_counts.updated
+
+
+def _unique_albums(pages: Iterable[list[Album]]) -> list[Album]:
+    """Spotify's rank order; an album that a later page repeats keeps its first rank."""
+    seen: dict[str, Album] = {}
+    for items in pages:
+        for album in items:
+            seen.setdefault(album.id, album)
+    return list(seen.values())
+
+
+def _credited_artist_ids(albums: Sequence[Album]) -> list[str]:
+    return list(dict.fromkeys(artist.id for album in albums for artist in album.artists))
+
+
+def _enrich_artists(*, client: SpotifyClient, artist_ids: list[str]) -> dict[str, SpotifyArtist]:
+    """Full details for artists never enriched, or enriched longer ago than the TTL."""
+    fresh_after = timezone.now() - timedelta(days=settings.ARTIST_DETAILS_TTL_DAYS)
+    fresh = set(
+        Artist.objects.filter(
+            spotify_id__in=artist_ids, details_fetched_at__gte=fresh_after
+        ).values_list("spotify_id", flat=True)
+    )
+    stale = [artist_id for artist_id in artist_ids if artist_id not in fresh]
+    enriched: dict[str, SpotifyArtist] = {}
+    for batch in batched(stale, ARTISTS_BATCH_SIZE):
+        for artist in client.several_artists(batch):
+            enriched[artist.id] = artist
+    return enriched
+
+
+def _upsert(
+    model: type[models.Model], rows: dict[str, dict[str, Any]], *, now: datetime
+) -> UpsertCounts:
+    """Inserts new rows and updates changed ones, keyed on spotify_id, in a constant number of
+    statements. Unchanged rows are not written, so a re-sync that changes nothing writes nothing."""
+    if not rows:
+        return UpsertCounts(0, 0)
+    fields = sorted({field for row in rows.values() for field in row})
+    existing = {
+        values["spotify_id"]: values
+        for values in model.objects.filter(spotify_id__in=list(rows)).values("spotify_id", *fields)  # type: ignore[attr-defined]
+    }
+    changed = [
+        model(spotify_id=key, updated_at=now, **row)
+        for key, row in rows.items()
+        if key not in existing or any(existing[key][field] != row[field] for field in row)
+    ]
+    if changed:
+        model.objects.bulk_create(  # type: ignore[attr-defined]
+            changed,
+            update_conflicts=True,
+            unique_fields=["spotify_id"],
+            update_fields=[*fields, "updated_at"],
+        )
+    created = sum(1 for key in rows if key not in existing)
+    return UpsertCounts(created=created, updated=len(changed) - created)
+
+
+def _artists_upsert(
+    *, albums: Sequence[Album], enriched: dict[str, SpotifyArtist], now: datetime
+) -> UpsertCounts:
+    credited: dict[str, dict[str, Any]] = {}
+    for album in albums:
+        for ref in album.artists:
+            credited.setdefault(
+                ref.id, {"name": ref.name, "uri": ref.uri, "spotify_url": ref.spotify_url}
+            )
+    details: dict[str, dict[str, Any]] = {
+        artist_id: {
+            **credited[artist_id],
+            "name": artist.name,
+            "images": [image.model_dump() for image in artist.images],
+            "genres": artist.genres,
+            "popularity": artist.popularity,
+            "followers": artist.followers,
+            "details_fetched_at": now,
+        }
+        for artist_id, artist in enriched.items()
+        if artist_id in credited
+    }
+    plain = {key: row for key, row in credited.items() if key not in details}
+    # Two statements' worth: credits alone must not wipe details fetched on an earlier run.
+    first = _upsert(Artist, plain, now=now)
+    second = _upsert(Artist, details, now=now)
+    return UpsertCounts(first.created + second.created, first.updated + second.updated)
+
+
+def _releases_upsert(*, albums: Sequence[Album], now: datetime) -> UpsertCounts:
+    rows = {
+        album.id: {
+            "name": album.name,
+            "album_type": album.album_type,
+            "total_tracks": album.total_tracks,
+            "images": [image.model_dump() for image in album.images],
+            "spotify_url": album.spotify_url,
+            "uri": album.uri,
+            "release_date": album.release_date,
+            "release_date_precision": album.release_date_precision,
+            "release_date_sort": album.release_date_sortable,
+        }
+        for album in albums
+    }
+    counts = _upsert(Release, rows, now=now)
+    _credits_replace(albums=albums)
+    return counts
+
+
+def _credits_replace(*, albums: Sequence[Album]) -> None:
+    """Rewrites the credits of the releases whose artist list changed, in three statements."""
+    release_pks = dict(
+        Release.objects.filter(spotify_id__in=[album.id for album in albums]).values_list(
+            "spotify_id", "pk"
+        )
+    )
+    artist_pks = dict(
+        Artist.objects.filter(spotify_id__in=_credited_artist_ids(albums)).values_list(
+            "spotify_id", "pk"
+        )
+    )
+    current: dict[int, list[int]] = {}
+    for release_pk, artist_pk in ReleaseArtist.objects.filter(
+        release_id__in=release_pks.values()
+    ).values_list("release_id", "artist_id"):
+        current.setdefault(release_pk, []).append(artist_pk)
+    wanted = {
+        release_pks[album.id]: list(dict.fromkeys(artist_pks[ref.id] for ref in album.artists))
+        for album in albums
+    }
+    changed = [pk for pk, artists in wanted.items() if current.get(pk) != artists]
+    if not changed:
+        return
+    ReleaseArtist.objects.filter(release_id__in=changed).delete()
+    ReleaseArtist.objects.bulk_create(
+        ReleaseArtist(release_id=release_pk, artist_id=artist_pk, position=position)
+        for release_pk in changed
+        for position, artist_pk in enumerate(wanted[release_pk])
+    )
+
+
+def _snapshot_replace(
+    *, albums: Sequence[Album], source: str, market: str, fetched_at: datetime
+) -> Snapshot:
+    """Today's snapshot gets these entries; earlier days stay as history."""
+    snapshot, _ = Snapshot.objects.update_or_create(
+        date=timezone.localdate(fetched_at),
+        market=market,
+        defaults={
+            "fetched_at": fetched_at,
+            "source": source,
+            "release_count": len(albums),
+            "artist_count": len(_credited_artist_ids(albums)),
+        },
+    )
+    release_pks = dict(
+        Release.objects.filter(spotify_id__in=[album.id for album in albums]).values_list(
+            "spotify_id", "pk"
+        )
+    )
+    SnapshotEntry.objects.filter(snapshot=snapshot).delete()
+    SnapshotEntry.objects.bulk_create(
+        SnapshotEntry(snapshot=snapshot, release_id=release_pks[album.id], rank=rank)
+        for rank, album in enumerate(albums, start=1)
+    )
+    return snapshot

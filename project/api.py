@@ -1,0 +1,39 @@
+"""The JSON API: every answer under /api/ is JSON, errors included."""
+
+import logging
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import ValidationError
+
+from catalog.api import router as catalog_router
+
+logger = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="Spotify New Releases",
+    version="1.0",
+    description="A local, queryable copy of Spotify's new releases.",
+    urls_namespace="api",
+)
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    # Name the parameter in plain words first; the structured errors follow for programs.
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc'][1:]) or error['loc'][0]}: {error['msg']}"
+        for error in exc.errors
+    )
+    return api.create_response(
+        request, {"detail": f"Invalid request: {problems}", "errors": exc.errors}, status=422
+    )
+
+
+@api.exception_handler(Exception)
+def unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.exception("Unhandled error on %s %s", request.method, request.path)
+    return api.create_response(request, {"detail": "Internal server error"}, status=500)
+
+
+api.add_router("/", catalog_router)

@@ -1,0 +1,82 @@
+"""The accounts service: the consent URL and the token endpoint (all three grants)."""
+
+from urllib.parse import urlencode
+
+from pydantic import ValidationError
+
+from spotify.errors import (
+    BadResponseError,
+    InvalidClientError,
+    InvalidGrantError,
+    RequestRejectedError,
+)
+from spotify.http import SpotifyHttp
+from spotify.types import TokenGrant
+
+# Enough for GET /v1/me (id and display name); catalog calls need no scope at all.
+USER_SCOPE = "user-read-private"
+
+
+class AccountsClient:
+    def __init__(self, http: SpotifyHttp) -> None:
+        self.http = http
+        self.conf = http.conf
+
+    def authorize_url(self, *, state: str) -> str:
+        query = urlencode(
+            {
+                "client_id": self.conf.client_id,
+                "response_type": "code",
+                "redirect_uri": self.conf.redirect_uri,
+                "state": state,
+                "scope": USER_SCOPE,
+            }
+        )
+        return f"{self.conf.authorize_base_url}/authorize?{query}"
+
+    def client_credentials(self) -> TokenGrant:
+        return self._token({"grant_type": "client_credentials"}, grant="client_credentials")
+
+    def exchange_code(self, code: str) -> TokenGrant:
+        return self._token(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": self.conf.redirect_uri,
+            },
+            grant="authorization_code",
+        )
+
+    def refresh(self, refresh_token: str) -> TokenGrant:
+        return self._token(
+            {"grant_type": "refresh_token", "refresh_token": refresh_token}, grant="refresh_token"
+        )
+
+    def _token(self, form: dict[str, str], *, grant: str) -> TokenGrant:
+        response = self.http.send(
+            "POST",
+            f"{self.conf.accounts_base_url}/api/token",
+            endpoint=f"POST /api/token {grant}",
+            data=form,
+            auth=(self.conf.client_id, self.conf.client_secret),
+        )
+        try:
+            body = response.json()
+        except ValueError as error:
+            raise BadResponseError(
+                f"Spotify's token endpoint answered {response.status_code} with no JSON"
+            ) from error
+        if response.status_code == 200:
+            try:
+                return TokenGrant.model_validate(body)
+            except ValidationError as error:
+                raise BadResponseError(
+                    "Spotify's token endpoint answered an unexpected shape"
+                ) from error
+        error_code = body.get("error", "") if isinstance(body, dict) else ""
+        description = body.get("error_description", "") if isinstance(body, dict) else ""
+        if error_code == "invalid_client":
+            raise InvalidClientError(description or "Invalid client")
+        if error_code == "invalid_grant":
+            raise InvalidGrantError(description or "Invalid grant")
+        raise RequestRejectedError(response.status_code, f"{error_code}: {description}".strip(": "))

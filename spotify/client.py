@@ -1,0 +1,212 @@
+"""The Web API calls the app makes, returning typed objects."""
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from spotify.accounts import AccountsClient
+from spotify.conf import SpotifySettings, spotify_settings
+from spotify.errors import (
+    BadResponseError,
+    ForbiddenEndpointError,
+    RequestRejectedError,
+    SpotifyAuthError,
+)
+from spotify.http import SpotifyHttp, process_client
+from spotify.tokens import SiteTokenSource, TokenSource
+from spotify.types import Album, Artist, FullAlbum, Page, Track, User
+
+logger = logging.getLogger(__name__)
+
+NEW_RELEASES_PAGE_SIZE = 50  # Spotify's maximum
+ARTISTS_BATCH_SIZE = 50
+ALBUMS_BATCH_SIZE = 20
+SEARCH_PAGE_SIZE = 10  # the 2026 cap
+
+
+class SpotifyClient:
+    def __init__(self, *, http: SpotifyHttp, tokens: TokenSource) -> None:
+        self.http = http
+        self.conf = http.conf
+        self.tokens = tokens
+
+    @property
+    def calls(self) -> int:
+        return self.http.calls
+
+    # --- catalog ------------------------------------------------------------------------------
+    def new_releases(self) -> Iterator[Page[Album]]:
+        """Every page of /browse/new-releases, following `next` until it is null."""
+        first_page: dict[str, Any] = {"limit": NEW_RELEASES_PAGE_SIZE, "offset": 0}
+        if self.conf.market:
+            first_page["country"] = self.conf.market
+        params: dict[str, Any] | None = first_page
+        url: str | None = f"{self.conf.api_base_url}/browse/new-releases"
+        seen: set[str] = set()
+        while url is not None:
+            body = self._get_json(url, endpoint="GET /browse/new-releases", params=params)
+            page = _parse(Page[Album], _field(body, "albums"), "new releases page")
+            yield page
+            # `next` already carries limit, offset and country (params would replace its query).
+            url, params = _next_url(page.next, seen), None
+
+    def search_new_albums(self, *, max_albums: int) -> Iterator[Page[Album]]:
+        """Albums of the past two weeks, through search (left to Development Mode apps in 2026)."""
+        offset = 0
+        while offset < max_albums:
+            params: dict[str, Any] = {
+                "q": "tag:new",
+                "type": "album",
+                "limit": min(SEARCH_PAGE_SIZE, max_albums - offset),
+                "offset": offset,
+            }
+            if self.conf.market:
+                params["market"] = self.conf.market
+            body = self._get_json(
+                f"{self.conf.api_base_url}/search", endpoint="GET /search", params=params
+            )
+            page = _parse(Page[Album], _field(body, "albums"), "search page")
+            yield page
+            if page.next is None or not page.items:
+                return
+            offset += len(page.items)
+
+    def several_artists(self, ids: Sequence[str]) -> list[Artist]:
+        if len(ids) > ARTISTS_BATCH_SIZE:
+            raise ValueError(f"at most {ARTISTS_BATCH_SIZE} artist ids per call")
+        body = self._get_json(
+            f"{self.conf.api_base_url}/artists",
+            endpoint="GET /artists",
+            params={"ids": ",".join(ids)},
+        )
+        return [
+            _parse(Artist, item, "artist") for item in _field(body, "artists") if item is not None
+        ]
+
+    def artist(self, artist_id: str) -> Artist:
+        body = self._get_json(
+            f"{self.conf.api_base_url}/artists/{artist_id}", endpoint="GET /artists/{id}"
+        )
+        return _parse(Artist, body, "artist")
+
+    def several_albums(self, ids: Sequence[str]) -> list[FullAlbum]:
+        if len(ids) > ALBUMS_BATCH_SIZE:
+            raise ValueError(f"at most {ALBUMS_BATCH_SIZE} album ids per call")
+        params: dict[str, Any] = {"ids": ",".join(ids)}
+        if self.conf.market:
+            params["market"] = self.conf.market
+        body = self._get_json(
+            f"{self.conf.api_base_url}/albums", endpoint="GET /albums", params=params
+        )
+        return [
+            _parse(FullAlbum, item, "album") for item in _field(body, "albums") if item is not None
+        ]
+
+    def album_tracks(self, album_id: str) -> list[Track]:
+        tracks: list[Track] = []
+        url: str | None = f"{self.conf.api_base_url}/albums/{album_id}/tracks"
+        params: dict[str, Any] | None = {"limit": 50}
+        seen: set[str] = set()
+        while url is not None:
+            body = self._get_json(url, endpoint="GET /albums/{id}/tracks", params=params)
+            page = _parse(Page[Track], body, "track page")
+            tracks.extend(page.items)
+            url, params = _next_url(page.next, seen), None
+        return tracks
+
+    # --- user ---------------------------------------------------------------------------------
+    def me(self) -> User:
+        body = self._get_json(f"{self.conf.api_base_url}/me", endpoint="GET /me")
+        return _parse(User, body, "user")
+
+    # --- plumbing -----------------------------------------------------------------------------
+    def _get_json(self, url: str, *, endpoint: str, params: dict[str, Any] | None = None) -> Any:
+        token = self.tokens.access_token()
+        renewed = False
+        while True:
+            response = self.http.send(
+                "GET",
+                url,
+                endpoint=endpoint,
+                params=params,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            if response.status_code == 401 and not renewed:
+                # A token we believed valid was refused (revoked, or clocks disagree): renew once.
+                token = self.tokens.renew(token)
+                renewed = True
+                continue
+            break
+        if response.status_code == 401:
+            raise SpotifyAuthError(
+                f"Spotify refused a fresh token for {endpoint}: {_message(response.text)}"
+            )
+        if response.status_code in (403, 404) and _is_endpoint_level(endpoint):
+            raise ForbiddenEndpointError(endpoint, response.status_code, _message(response.text))
+        if response.status_code >= 400:
+            raise RequestRejectedError(
+                response.status_code, f"{endpoint}: {_message(response.text)}"
+            )
+        try:
+            return response.json()
+        except ValueError as error:
+            raise BadResponseError(
+                f"Spotify answered {endpoint} with malformed JSON ({len(response.content)} bytes)"
+            ) from error
+
+
+# 404 on one of these means the endpoint is gone for us, not that one object is missing.
+_ENDPOINT_LEVEL = {"GET /browse/new-releases", "GET /artists", "GET /albums", "GET /search"}
+
+
+def _is_endpoint_level(endpoint: str) -> bool:
+    return endpoint in _ENDPOINT_LEVEL or endpoint.startswith("GET /me")
+
+
+def _next_url(next_url: str | None, seen: set[str]) -> str | None:
+    """A `next` link we already followed would loop forever: treat it as a malformed answer."""
+    if next_url is None:
+        return None
+    if next_url in seen:
+        raise BadResponseError(f"Spotify's paging repeats itself at {next_url}")
+    seen.add(next_url)
+    return next_url
+
+
+def _message(text: str) -> str:
+    """Spotify's API errors are {"error": {"status", "message"}}; keep it short when they are not."""
+    try:
+        body = json.loads(text)
+        return str(body["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return text[:200] or "no message"
+
+
+def _field(body: Any, name: str) -> Any:
+    if not isinstance(body, dict) or name not in body:
+        raise BadResponseError(f"Spotify's answer has no `{name}` field")
+    return body[name]
+
+
+def _parse[M: BaseModel](model: type[M], data: Any, what: str) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise BadResponseError(
+            f"Spotify sent a {what} of an unexpected shape: {error.errors()[0]['msg']}"
+        ) from error
+
+
+def site_client() -> SpotifyClient:
+    """A client for one unit of work, on the connected user's token or else the app token."""
+    conf = spotify_settings()
+    http = SpotifyHttp(conf=conf, client=process_client(conf))
+    return SpotifyClient(http=http, tokens=SiteTokenSource(AccountsClient(http)))
+
+
+def accounts_client(conf: SpotifySettings | None = None) -> AccountsClient:
+    conf = conf or spotify_settings()
+    return AccountsClient(SpotifyHttp(conf=conf, client=process_client(conf)))

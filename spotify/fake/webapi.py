@@ -1,0 +1,276 @@
+"""Web API handlers under `/v1`. Authentication and faults are applied by the app first."""
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from spotify.fake import render
+from spotify.fake.data import NEW_RELEASE_WINDOW_DAYS, Artist, Release
+from spotify.fake.state import FakeState
+from spotify.fake.tokens import Claims
+from spotify.fake.wsgi import Request, Response, api_error, json_response
+
+BASE62_ID = re.compile(r"[0-9A-Za-z]{22}")
+COUNTRY = re.compile(r"[A-Z]{2}")
+SEARCH_TYPES = ("album", "artist", "playlist", "track", "show", "episode", "audiobook")
+SEARCH_TOKEN = re.compile(r'(\w+):"([^"]*)"|(\w+):(\S+)|"([^"]*)"|(\S+)')
+# Feb 2026: search `limit` is capped at 10 (default 5) and `offset` at 1000.
+SEARCH_MAX_LIMIT, SEARCH_DEFAULT_LIMIT, SEARCH_MAX_OFFSET = 10, 5, 1000
+DEV_MODE_FORBIDDEN = "Forbidden"
+
+
+class BadRequest(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int | None) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    message = f"Invalid {name}"
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(message) from None
+    if value < low or (high is not None and value > high):
+        raise BadRequest(message)
+    return value
+
+
+def _ids_param(request: Request, maximum: int) -> list[str]:
+    raw = request.query.get("ids")
+    if raw is None or not raw.strip():
+        raise BadRequest("Missing parameter ids")
+    ids = [part.strip() for part in raw.split(",")]
+    if len(ids) > maximum:
+        raise BadRequest("Too many ids requested")
+    for item in ids:
+        _check_id(item)
+    return ids
+
+
+def _check_id(item: str) -> None:
+    if not BASE62_ID.fullmatch(item):
+        raise BadRequest("Invalid base62 id")
+
+
+def _country(request: Request) -> str | None:
+    country = request.query.get("country") or None
+    if country is not None and not COUNTRY.fullmatch(country):
+        raise BadRequest("Invalid country code")
+    return country
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    new_only: bool
+    artist: str
+    album: str
+    text: str
+
+    @classmethod
+    def parse(cls, q: str) -> "SearchQuery":
+        new_only, artist, album, words = False, "", "", []
+        for match in SEARCH_TOKEN.finditer(q):
+            field = (match.group(1) or match.group(3) or "").lower()
+            value = match.group(2) if match.group(1) else match.group(4)
+            if field == "tag":
+                new_only = new_only or (value or "").lower() == "new"
+            elif field == "artist":
+                artist = (value or "").casefold()
+            elif field == "album":
+                album = (value or "").casefold()
+            elif field:
+                continue  # year:, genre:, upc: ... accepted, not filtered on
+            else:
+                words.append(match.group(5) or match.group(6) or "")
+        return cls(new_only, artist, album, " ".join(words).casefold())
+
+
+class WebApi:
+    def __init__(self, state: FakeState) -> None:
+        self.state = state
+
+    def new_releases(self, request: Request, claims: Claims) -> Response:
+        if self.state.config.dev_mode:
+            return api_error(403, DEV_MODE_FORBIDDEN)
+        limit = _int_param(request, "limit", 20, 1, 50)
+        offset = _int_param(request, "offset", 0, 0, None)
+        country = _country(request)
+        dataset = self.state.dataset
+        releases = dataset.releases_for(country)
+        items = [
+            render.simple_album(r, dataset, request.api_url)
+            for r in releases[offset : offset + limit]
+        ]
+        params = {"country": country} if country else {}
+        page = render.paging(
+            f"{request.api_url}/browse/new-releases",
+            items,
+            total=len(releases),
+            limit=limit,
+            offset=offset,
+            params=params,
+        )
+        response = json_response(200, {"albums": page})
+        if self.state.config.malformed_json:
+            # A body cut off mid-stream, as a flaky proxy would deliver it.
+            response.body = response.body[: max(1, len(response.body) // 2)]
+        return response
+
+    def several_artists(self, request: Request, claims: Claims) -> Response:
+        if self.state.config.dev_mode:
+            return api_error(403, DEV_MODE_FORBIDDEN)
+        ids = _ids_param(request, 50)
+        dataset, dev_mode = self.state.dataset, self.state.config.dev_mode
+        artists = [
+            render.full_artist(a, request.api_url, dev_mode=dev_mode)
+            if (a := dataset.artists.get(i))
+            else None
+            for i in ids
+        ]
+        return json_response(200, {"artists": artists})
+
+    def artist(self, request: Request, claims: Claims, artist_id: str) -> Response:
+        _check_id(artist_id)
+        artist = self.state.dataset.artists.get(artist_id)
+        if artist is None:
+            return api_error(404, "Resource not found")
+        body = render.full_artist(artist, request.api_url, dev_mode=self.state.config.dev_mode)
+        return json_response(200, body)
+
+    def several_albums(self, request: Request, claims: Claims) -> Response:
+        if self.state.config.dev_mode:
+            return api_error(403, DEV_MODE_FORBIDDEN)
+        ids = _ids_param(request, 20)
+        dataset = self.state.dataset
+        albums = [
+            render.full_album(r, dataset, request.api_url, dev_mode=False)
+            if (r := dataset.release(i))
+            else None
+            for i in ids
+        ]
+        return json_response(200, {"albums": albums})
+
+    def album(self, request: Request, claims: Claims, album_id: str) -> Response:
+        release = self._release(album_id)
+        dataset, dev_mode = self.state.dataset, self.state.config.dev_mode
+        body = render.full_album(release, dataset, request.api_url, dev_mode=dev_mode)
+        return json_response(200, body)
+
+    def album_tracks(self, request: Request, claims: Claims, album_id: str) -> Response:
+        release = self._release(album_id)
+        limit = _int_param(request, "limit", 20, 1, 50)
+        offset = _int_param(request, "offset", 0, 0, None)
+        page = render.album_tracks_page(
+            release, self.state.dataset, request.api_url, limit=limit, offset=offset
+        )
+        return json_response(200, page)
+
+    def _release(self, album_id: str) -> Release:
+        _check_id(album_id)
+        release = self.state.dataset.release(album_id)
+        if release is None:
+            raise NotFound
+        return release
+
+    def search(self, request: Request, claims: Claims) -> Response:
+        q = request.query.get("q") or request.query.get("query") or ""
+        if not q.strip():
+            raise BadRequest("No search query")
+        types = [t.strip() for t in request.query.get("type", "").split(",") if t.strip()]
+        if not types:
+            raise BadRequest("Missing parameter type")
+        if any(t not in SEARCH_TYPES for t in types):
+            raise BadRequest("Bad search type field")
+        limit = _int_param(request, "limit", SEARCH_DEFAULT_LIMIT, 1, SEARCH_MAX_LIMIT)
+        offset = _int_param(request, "offset", 0, 0, SEARCH_MAX_OFFSET)
+        query = SearchQuery.parse(q)
+        url = f"{request.api_url}/search"
+        body: dict[str, object] = {}
+        for kind in types:
+            # Real next links carry `query=`; the fake accepts it as well as `q=`.
+            params = {"query": q, "type": kind}
+            items: list[render.JSON] = []
+            total = 0
+            if kind == "album":
+                matches = self._matching_albums(query)
+                total = len(matches)
+                dataset = self.state.dataset
+                items = [
+                    render.simple_album(r, dataset, request.api_url)
+                    for r in matches[offset : offset + limit]
+                ]
+            elif kind == "artist":
+                artists = self._matching_artists(query)
+                total = len(artists)
+                dev_mode = self.state.config.dev_mode
+                items = [
+                    render.full_artist(a, request.api_url, dev_mode=dev_mode)
+                    for a in artists[offset : offset + limit]
+                ]
+            body[kind + "s"] = render.paging(
+                url, items, total=total, limit=limit, offset=offset, params=params
+            )
+        return json_response(200, body)
+
+    def _matching_albums(self, query: SearchQuery) -> list[Release]:
+        dataset = self.state.dataset
+        cutoff = dataset.anchor - timedelta(days=NEW_RELEASE_WINDOW_DAYS)
+        matches = []
+        for release in dataset.releases:
+            if query.new_only and release.released < cutoff:
+                continue
+            names = " ".join(dataset.artists[a].name for a in release.artist_ids).casefold()
+            title = release.name.casefold()
+            if query.artist and query.artist not in names:
+                continue
+            if query.album and query.album not in title:
+                continue
+            if query.text and query.text not in title and query.text not in names:
+                continue
+            matches.append(release)
+        return matches
+
+    def _matching_artists(self, query: SearchQuery) -> list[Artist]:
+        needle = query.artist or query.text
+        artists = self.state.dataset.artists.values()
+        return [a for a in artists if needle in a.name.casefold()]
+
+    def me(self, request: Request, claims: Claims) -> Response:
+        if claims.user is None:
+            # What Spotify answers when an app (client credentials) token asks for a user.
+            return api_error(401, "This request requires user authentication.")
+        user = claims.user
+        scopes = set(claims.scope.split())
+        body: dict[str, object] = {
+            "display_name": self.state.config.user_display_name,
+            "external_urls": {"spotify": f"{render.OPEN_SPOTIFY}/user/{user}"},
+            "followers": {"href": None, "total": 3},
+            "href": f"{request.api_url}/users/{user}",
+            "id": user,
+            "images": [],
+            "type": "user",
+            "uri": f"spotify:user:{user}",
+        }
+        if "user-read-private" in scopes:
+            body.update(
+                country="SE",
+                product="premium",
+                explicit_content={"filter_enabled": False, "filter_locked": False},
+            )
+        if "user-read-email" in scopes:
+            body["email"] = "zoe.angstrom@example.com"
+        return json_response(200, dict(sorted(body.items())))
+
+
+class NotFound(Exception):
+    pass
+
+
+def error_for(exc: BadRequest | NotFound) -> Response:
+    if isinstance(exc, BadRequest):
+        return api_error(400, exc.message)
+    return api_error(404, "Resource not found")

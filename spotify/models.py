@@ -1,0 +1,69 @@
+from datetime import datetime, timedelta
+
+from django.db import models
+from django.utils import timezone
+
+from spotify.crypto import EncryptedTextField
+
+# Client libraries (tekore, spotipy) refresh when less than a minute is left; so do we, never earlier.
+TOKEN_EXPIRY_MARGIN = timedelta(seconds=60)
+
+
+class AppToken(models.Model):
+    """The Client Credentials token, one row per client id; its row lock serialises renewals."""
+
+    client_id = models.CharField(max_length=128, unique=True)
+    access_token = EncryptedTextField(blank=True, default="")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"App token for {self.client_id}"
+
+    def is_usable(self, *, now: datetime | None = None) -> bool:
+        return _usable(self.access_token, self.expires_at, now)
+
+
+class SpotifyConnection(models.Model):
+    """The Spotify account a staff user connected: the site has at most one."""
+
+    SLOT = "site"
+
+    slot = models.CharField(max_length=16, unique=True, default=SLOT, editable=False)
+    account_id = models.CharField(max_length=128)
+    display_name = models.CharField(max_length=300, blank=True)
+    scope = models.CharField(max_length=500, blank=True)
+    access_token = EncryptedTextField(blank=True, default="")
+    refresh_token = EncryptedTextField(blank=True, default="")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # Set when Spotify answers invalid_grant (refresh tokens die 6 months after consent).
+    needs_reconnect = models.BooleanField(default=False)
+    reconnect_reason = models.CharField(max_length=300, blank=True)
+    connected_at = models.DateTimeField(default=timezone.now)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Spotify account {self.display_name or self.account_id}"
+
+    def is_usable(self, *, now: datetime | None = None) -> bool:
+        return _usable(self.access_token, self.expires_at, now)
+
+
+def _usable(token: str, expires_at: datetime | None, now: datetime | None) -> bool:
+    if not token or expires_at is None:
+        return False
+    return expires_at - (now or timezone.now()) > TOKEN_EXPIRY_MARGIN
+
+
+class ForbiddenEndpoint(models.Model):
+    """An endpoint Spotify refused us (Development Mode, 2026), remembered so that every run does
+    not pay the 403 again; it is tried again once `until` has passed."""
+
+    endpoint = models.CharField(max_length=100, unique=True)
+    status_code = models.PositiveSmallIntegerField()
+    message = models.CharField(max_length=500, blank=True)
+    until = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} forbidden until {self.until:%Y-%m-%d %H:%M}"

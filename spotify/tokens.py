@@ -1,0 +1,146 @@
+"""Access tokens: reused until they near expiry, renewed by exactly one caller at a time.
+
+Renewal is single-flight across threads and processes: the caller that wants a new token locks the
+token's row; whoever waited on that lock finds the fresh token and reuses it.
+"""
+
+import logging
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+from django.db import transaction
+from django.utils import timezone
+
+from spotify.accounts import AccountsClient
+from spotify.errors import InvalidGrantError
+from spotify.models import AppToken, SpotifyConnection
+from spotify.types import TokenGrant
+
+logger = logging.getLogger(__name__)
+
+TokenMode = Literal["user", "app"]
+
+
+class TokenSource(Protocol):
+    def access_token(self) -> str: ...
+
+    def renew(self, rejected: str) -> str:
+        """A token other than `rejected`, which Spotify just answered 401 to."""
+        ...
+
+
+class AppTokenSource:
+    """Client Credentials: one token request per token lifetime, whoever asks."""
+
+    def __init__(self, accounts: AccountsClient) -> None:
+        self.accounts = accounts
+        self.client_id = accounts.conf.client_id
+        self._cached: AppToken | None = None
+
+    def access_token(self) -> str:
+        if self._cached is not None and self._cached.is_usable():
+            return self._cached.access_token
+        return self._locked_get(rejected=None)
+
+    def renew(self, rejected: str) -> str:
+        return self._locked_get(rejected=rejected)
+
+    def _locked_get(self, *, rejected: str | None) -> str:
+        AppToken.objects.get_or_create(client_id=self.client_id)
+        with transaction.atomic():
+            row = AppToken.objects.select_for_update().get(client_id=self.client_id)
+            if not (row.is_usable() and row.access_token != rejected):
+                grant = self.accounts.client_credentials()
+                row.access_token = grant.access_token
+                row.expires_at = _expiry(grant)
+                row.save(update_fields=["access_token", "expires_at", "updated_at"])
+                logger.info("Obtained a new app token, valid for %s s", grant.expires_in)
+        self._cached = row
+        return row.access_token
+
+
+class UserTokenSource:
+    """The connected account's token, refreshed only when due or after a 401."""
+
+    def __init__(self, accounts: AccountsClient) -> None:
+        self.accounts = accounts
+        self._cached: SpotifyConnection | None = None
+
+    def access_token(self) -> str | None:
+        if self._cached is not None and self._cached.is_usable():
+            return self._cached.access_token
+        connection = SpotifyConnection.objects.filter(slot=SpotifyConnection.SLOT).first()
+        if connection is None or connection.needs_reconnect:
+            return None
+        if connection.is_usable():
+            self._cached = connection
+            return connection.access_token
+        return self._locked_refresh(rejected=None)
+
+    def renew(self, rejected: str) -> str | None:
+        return self._locked_refresh(rejected=rejected)
+
+    def owns(self, token: str) -> bool:
+        return self._cached is not None and self._cached.access_token == token
+
+    def _locked_refresh(self, *, rejected: str | None) -> str | None:
+        self._cached = None
+        with transaction.atomic():
+            connection = (
+                SpotifyConnection.objects.select_for_update()
+                .filter(slot=SpotifyConnection.SLOT)
+                .first()
+            )
+            if connection is None or connection.needs_reconnect:
+                return None
+            if not (connection.is_usable() and connection.access_token != rejected):
+                try:
+                    grant = self.accounts.refresh(connection.refresh_token)
+                except InvalidGrantError as error:
+                    # Not raised on: the flag must commit, and retrying would only fail again.
+                    connection.needs_reconnect = True
+                    connection.reconnect_reason = str(error)[:300]
+                    connection.access_token = ""
+                    connection.save()
+                    logger.warning("Spotify connection needs reconnecting: %s", error)
+                    return None
+                connection.access_token = grant.access_token
+                if (
+                    grant.refresh_token
+                ):  # Spotify rotates it only sometimes; keep the old one if not.
+                    connection.refresh_token = grant.refresh_token
+                connection.expires_at = _expiry(grant)
+                connection.refreshed_at = timezone.now()
+                connection.save()
+                logger.info("Refreshed the user token, valid for %s s", grant.expires_in)
+        self._cached = connection
+        return connection.access_token
+
+
+class SiteTokenSource:
+    """The connected user's token when there is a usable connection, else the app token."""
+
+    def __init__(self, accounts: AccountsClient) -> None:
+        self.user = UserTokenSource(accounts)
+        self.app = AppTokenSource(accounts)
+        self.mode: TokenMode = "app"
+
+    def access_token(self) -> str:
+        if (token := self.user.access_token()) is not None:
+            self.mode = "user"
+            return token
+        self.mode = "app"
+        return self.app.access_token()
+
+    def renew(self, rejected: str) -> str:
+        if self.user.owns(rejected):
+            if (token := self.user.renew(rejected)) is not None:
+                return token
+            # The user token cannot be renewed (reconnect needed): fall back to the app token.
+            self.mode = "app"
+            return self.app.access_token()
+        return self.app.renew(rejected)
+
+
+def _expiry(grant: TokenGrant) -> datetime:
+    return timezone.now() + timedelta(seconds=grant.expires_in)

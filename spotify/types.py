@@ -1,0 +1,123 @@
+"""Typed views of Spotify's JSON. Every field Spotify dropped or may drop in 2026 is optional."""
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class SpotifyObject(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Image(SpotifyObject):
+    url: str
+    height: int | None = None
+    width: int | None = None
+
+
+class ArtistRef(SpotifyObject):
+    id: str
+    name: str
+    uri: str = ""
+    external_urls: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def spotify_url(self) -> str:
+        return self.external_urls.get("spotify", f"https://open.spotify.com/artist/{self.id}")
+
+
+class Artist(ArtistRef):
+    genres: list[str] = Field(default_factory=list)
+    popularity: int | None = None
+    followers: int | None = None
+    images: list[Image] = Field(default_factory=list)
+
+    @field_validator("followers", mode="before")
+    @classmethod
+    def _followers_total(cls, value: Any) -> Any:
+        # Spotify nests the number: {"href": null, "total": 123}.
+        if isinstance(value, dict):
+            return value.get("total")
+        return value
+
+
+DatePrecision = Literal["year", "month", "day"]
+
+
+class Album(SpotifyObject):
+    """A simplified album, as listed by new-releases and search."""
+
+    id: str
+    name: str
+    album_type: str = "album"
+    total_tracks: int | None = None
+    release_date: str = ""
+    release_date_precision: DatePrecision = "day"
+    images: list[Image] = Field(default_factory=list)
+    artists: list[ArtistRef] = Field(default_factory=list)
+    uri: str = ""
+    external_urls: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("album_type", mode="before")
+    @classmethod
+    def _lower_album_type(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @property
+    def spotify_url(self) -> str:
+        return self.external_urls.get("spotify", f"https://open.spotify.com/album/{self.id}")
+
+    @property
+    def release_date_sortable(self) -> date | None:
+        """The first day of the period the release date names, or None when it is unusable."""
+        return parse_release_date(self.release_date)
+
+
+class Track(SpotifyObject):
+    id: str
+    name: str
+    track_number: int = 0
+    disc_number: int = 1
+    duration_ms: int = 0
+    explicit: bool = False
+    artists: list[ArtistRef] = Field(default_factory=list)
+
+
+class Page[T](SpotifyObject):
+    items: list[T] = Field(default_factory=list)
+    next: str | None = None
+    total: int = 0
+    limit: int = 0
+    offset: int = 0
+
+
+class FullAlbum(Album):
+    label: str | None = None
+    popularity: int | None = None
+    tracks: Page[Track] = Field(default_factory=Page[Track])
+
+
+class TokenGrant(SpotifyObject):
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int = 3600
+    scope: str = ""
+    refresh_token: str | None = None
+
+
+class User(SpotifyObject):
+    id: str
+    display_name: str | None = None
+
+
+def parse_release_date(raw: str) -> date | None:
+    """`2026`, `2026-11` and `2026-11-28` all occur; Spotify also sends `0000` for some old albums."""
+    parts = raw.split("-")
+    try:
+        year = int(parts[0])
+        month = int(parts[1]) if len(parts) > 1 else 1
+        day = int(parts[2]) if len(parts) > 2 else 1
+        return date(year, month, day)
+    except (ValueError, IndexError):
+        return None

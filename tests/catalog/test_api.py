@@ -1,0 +1,198 @@
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from catalog.models import Snapshot
+from tests.factories import ArtistFactory, ReleaseFactory, credit, snapshot_with
+
+pytestmark = pytest.mark.django_db
+
+
+def _snapshot_with_artists(count: int) -> Snapshot:
+    releases = []
+    for index in range(count):
+        release = ReleaseFactory.create(
+            release_date=f"2026-11-{1 + index % 28:02d}",
+            release_date_sort=date(2026, 11, 1 + index % 28),
+        )
+        credit(release, ArtistFactory.create())
+        releases.append(release)
+    return snapshot_with(releases)
+
+
+def test_before_any_sync_the_list_is_empty_not_an_error(client):
+    response = client.get("/api/artists/")
+    assert response.status_code == 200
+    assert response.json() == {"snapshot": None, "count": 0, "items": []}
+
+
+def test_artist_list_contract(client):
+    coldplay = ArtistFactory.create(
+        spotify_id="4gzpq5DPGxSnKTe4SA8HAU",
+        name="Coldplay",
+        genres=[],
+        popularity=None,
+        followers=None,
+        images=[
+            {"url": "https://i.scdn.co/image/big", "width": 640, "height": 640},
+            {"url": "https://i.scdn.co/image/mid", "width": 320, "height": 320},
+            {"url": "https://i.scdn.co/image/small", "width": 160, "height": 160},
+        ],
+    )
+    moon = ReleaseFactory.create(
+        spotify_id="5SGtrmYbIo0Dsg4kJ4qjM6",
+        name="Moon Music",
+        release_date="2026-11-28",
+        release_date_sort=date(2026, 11, 28),
+        images=[{"url": "https://i.scdn.co/image/cover", "width": 300, "height": 300}],
+    )
+    credit(moon, coldplay)
+    snapshot = snapshot_with([moon], market="")
+
+    body = client.get("/api/artists/").json()
+
+    assert body["snapshot"] == {
+        "date": snapshot.date.isoformat(),
+        "fetched_at": body["snapshot"]["fetched_at"],
+        "source": "new-releases",
+        "market": None,
+    }
+    assert body["count"] == 1
+    assert body["items"] == [
+        {
+            "id": "4gzpq5DPGxSnKTe4SA8HAU",
+            "name": "Coldplay",
+            "spotify_url": "https://open.spotify.com/artist/4gzpq5DPGxSnKTe4SA8HAU",
+            "uri": "spotify:artist:4gzpq5DPGxSnKTe4SA8HAU",
+            "image": "https://i.scdn.co/image/mid",
+            "genres": [],
+            "popularity": None,
+            "followers": None,
+            "latest_release_date": "2026-11-28",
+            "releases": [
+                {
+                    "id": "5SGtrmYbIo0Dsg4kJ4qjM6",
+                    "name": "Moon Music",
+                    "album_type": "album",
+                    "release_date": "2026-11-28",
+                    "release_date_precision": "day",
+                    "total_tracks": 10,
+                    "image": "https://i.scdn.co/image/cover",
+                    "spotify_url": "https://open.spotify.com/album/5SGtrmYbIo0Dsg4kJ4qjM6",
+                }
+            ],
+        }
+    ]
+
+
+def test_most_recent_release_first_then_name_and_only_the_latest_snapshot(client):
+    old, new_b, new_a = (
+        ArtistFactory.create(name="Old"),
+        ArtistFactory.create(name="B"),
+        ArtistFactory.create(name="A"),
+    )
+    r_old = ReleaseFactory.create(release_date_sort=date(2026, 11, 1))
+    r_new = ReleaseFactory.create(release_date_sort=date(2026, 11, 20))
+    r_other = ReleaseFactory.create(release_date_sort=date(2026, 11, 20))
+    gone = ReleaseFactory.create()
+    credit(r_old, old)
+    credit(r_new, new_b)
+    credit(r_other, new_a)
+    credit(gone, ArtistFactory.create(name="Yesterday only"))
+    snapshot_with([gone], date=date(2026, 11, 28))
+    snapshot_with([r_old, r_new, r_other], date=date(2026, 11, 29))
+
+    names = [item["name"] for item in client.get("/api/artists/").json()["items"]]
+    assert names == ["A", "B", "Old"]
+
+
+def test_an_artist_lists_only_its_releases_in_the_snapshot(client):
+    artist = ArtistFactory.create()
+    in_snapshot, elsewhere = ReleaseFactory.create(), ReleaseFactory.create()
+    credit(in_snapshot, artist)
+    credit(elsewhere, artist)
+    snapshot_with([in_snapshot])
+    item = client.get("/api/artists/").json()["items"][0]
+    assert [r["id"] for r in item["releases"]] == [in_snapshot.spotify_id]
+
+
+def test_pagination_limit_offset_and_count(client):
+    _snapshot_with_artists(7)
+    body = client.get("/api/artists/?limit=3&offset=5").json()
+    assert body["count"] == 7
+    assert len(body["items"]) == 2
+    past_the_end = client.get("/api/artists/?limit=3&offset=50").json()
+    assert past_the_end["count"] == 7
+    assert past_the_end["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [("limit=0", "limit"), ("limit=201", "limit"), ("limit=abc", "limit"), ("offset=-1", "offset")],
+)
+def test_bad_pagination_is_a_422_naming_the_parameter(client, query, parameter):
+    response = client.get(f"/api/artists/?{query}")
+    assert response.status_code == 422
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert parameter in response.json()["detail"]
+
+
+def test_query_count_is_constant_whatever_the_page_size(client):
+    _snapshot_with_artists(60)
+    counts = []
+    for limit in (1, 10, 60):
+        with CaptureQueriesContext(connection) as queries:
+            assert len(client.get(f"/api/artists/?limit={limit}").json()["items"]) == limit
+        counts.append(len(queries))
+    assert counts[0] == counts[1] == counts[2] <= 3
+
+
+def test_artist_detail_lists_every_release_we_know(client):
+    artist = ArtistFactory.create(spotify_id="0TnOYISbd1XYRBk9myaseg")
+    newer = ReleaseFactory.create(release_date_sort=date(2026, 11, 20))
+    older = ReleaseFactory.create(release_date_sort=date(2025, 1, 1))
+    credit(newer, artist)
+    credit(older, artist)
+    body = client.get("/api/artists/0TnOYISbd1XYRBk9myaseg/").json()
+    assert [r["id"] for r in body["releases"]] == [newer.spotify_id, older.spotify_id]
+    assert body["latest_release_date"] == "2026-11-20"
+
+
+def test_unknown_artist_is_a_json_404(client):
+    response = client.get("/api/artists/nope/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No artist with id 'nope'"}
+
+
+def test_unknown_route_under_api_is_a_json_404(client):
+    response = client.get("/api/nothing-here/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not Found"}
+
+
+def test_wrong_method_is_a_json_405(client):
+    response = client.post("/api/artists/")
+    assert response.status_code == 405
+    assert response.json()["detail"].startswith("Method not allowed")
+
+
+def test_unexpected_error_is_a_json_500_without_traceback(client, monkeypatch):
+    def boom(**kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr("catalog.selectors.snapshot_latest", boom)
+    client.raise_request_exception = False
+    response = client.get("/api/artists/")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error"}
+    assert "secret internals" not in response.content.decode()
+
+
+def test_openapi_docs_are_served_without_a_cdn(client):
+    page = client.get("/api/docs").content.decode()
+    assert "swagger-ui-bundle.js" in page
+    assert "cdn" not in page.lower()
+    schema = client.get("/api/openapi.json").json()
+    assert "/api/artists/" in schema["paths"]

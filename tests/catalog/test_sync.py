@@ -1,0 +1,228 @@
+from datetime import timedelta
+
+import httpx
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SnapshotEntry, SyncRun
+from catalog.services import sync_run_execute
+from tests.conftest import (
+    ACCOUNTS,
+    API,
+    artists_route,
+    load_fixture,
+    new_release_pages,
+    release_items,
+    token_route,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _sync() -> SyncRun:
+    return sync_run_execute(trigger=SyncRun.Trigger.CLI)
+
+
+def test_sync_reads_every_page_and_stores_a_snapshot_in_rank_order(spotify_mock):
+    token_route(spotify_mock)
+    items = release_items(120)
+    pages = new_release_pages(spotify_mock, items)
+    artists_route(spotify_mock)
+
+    run = _sync()
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert pages.call_count == 3  # 50 + 50 + 20
+    assert [c.request.url.params["limit"] for c in pages.calls] == ["50", "50", "50"]
+    snapshot = Snapshot.objects.get()
+    assert snapshot.source == Snapshot.Source.NEW_RELEASES
+    assert snapshot.release_count == 120
+    ranked = list(
+        SnapshotEntry.objects.filter(snapshot=snapshot)
+        .order_by("rank")
+        .values_list("release__spotify_id", flat=True)
+    )
+    assert ranked == [item["id"] for item in items]
+    assert run.new_release_count == 120
+    assert run.release_count == 120
+
+
+def test_sync_stores_credits_in_spotify_order(spotify_mock):
+    token_route(spotify_mock)
+    items = release_items(20)
+    multi = items[2]
+    multi["artists"] = [
+        {"id": "0LyfQWJT6nXafLPZqxe9Of", "name": "Second"},
+        *multi["artists"],
+        {"id": "2CIMQHirSU0MQqyYHq0eOx", "name": "Third"},
+    ]
+    new_release_pages(spotify_mock, items)
+    artists_route(spotify_mock)
+    _sync()
+    credited = list(
+        ReleaseArtist.objects.filter(release__spotify_id=multi["id"])
+        .order_by("position")
+        .values_list("artist__spotify_id", flat=True)
+    )
+    assert credited == [artist["id"] for artist in multi["artists"]]
+
+
+def test_enrichment_batches_at_most_50_artists_and_fills_details(spotify_mock):
+    token_route(spotify_mock)
+    items = release_items(120)
+    for index, item in enumerate(items):  # one distinct artist per release
+        item["artists"] = [
+            {"id": f"artist{index:016d}", "name": f"Artist {index}", "type": "artist"}
+        ]
+    new_release_pages(spotify_mock, items)
+    route = artists_route(spotify_mock)
+
+    _sync()
+
+    assert [len(c.request.url.params["ids"].split(",")) for c in route.calls] == [50, 50, 20]
+    artist = Artist.objects.get(spotify_id="artist0000000000000007")
+    assert artist.followers == load_fixture("artists.json")["artists"][0]["followers"]["total"]
+    assert artist.genres == load_fixture("artists.json")["artists"][0]["genres"]
+    assert artist.details_fetched_at is not None
+
+
+def test_enrichment_skips_fresh_artists_and_refetches_stale_ones(spotify_mock, settings):
+    settings.ARTIST_DETAILS_TTL_DAYS = 7
+    token_route(spotify_mock)
+    items = release_items(20)
+    new_release_pages(spotify_mock, items)
+    route = artists_route(spotify_mock)
+    _sync()
+    assert route.call_count == 1
+    _sync()
+    assert route.call_count == 1  # every artist is fresh
+    stale = Artist.objects.order_by("spotify_id")[0]
+    Artist.objects.filter(pk=stale.pk).update(details_fetched_at=timezone.now() - timedelta(days=8))
+    _sync()
+    assert route.call_count == 2
+    assert route.calls.last.request.url.params["ids"] == stale.spotify_id
+
+
+def test_missing_followers_and_popularity_stay_null(spotify_mock):
+    token_route(spotify_mock)
+    new_release_pages(spotify_mock, release_items(5))
+    artists_route(spotify_mock, followers=None, popularity=None, genres=[])
+    _sync()
+    assert Artist.objects.filter(followers__isnull=False).count() == 0
+    assert Artist.objects.filter(popularity__isnull=False).count() == 0
+
+
+def test_a_resync_that_changes_nothing_writes_nothing_new(spotify_mock):
+    token_route(spotify_mock)
+    items = release_items(60)
+    new_release_pages(spotify_mock, items)
+    artists_route(spotify_mock, items)
+    first = _sync()
+    before = set(Release.objects.values_list("spotify_id", "updated_at"))
+    second = _sync()
+    assert second.status == SyncRun.Status.SUCCEEDED
+    assert (second.new_release_count, second.updated_release_count) == (0, 0)
+    assert (second.new_artist_count, second.updated_artist_count) == (0, 0)
+    assert set(Release.objects.values_list("spotify_id", "updated_at")) == before
+    assert Snapshot.objects.count() == 1
+    assert SnapshotEntry.objects.count() == first.release_count == 60
+
+
+def test_a_changed_release_counts_as_updated(spotify_mock):
+    token_route(spotify_mock)
+    items = release_items(10)
+    route = new_release_pages(spotify_mock, items)
+    artists_route(spotify_mock, items)
+    _sync()
+    items[3] = items[3] | {"name": "Renamed"}
+    route.side_effect = new_release_pages(spotify_mock, items).side_effect
+    run = _sync()
+    assert (run.new_release_count, run.updated_release_count) == (0, 1)
+    assert Release.objects.get(spotify_id=items[3]["id"]).name == "Renamed"
+
+
+def test_failure_rolls_back_and_keeps_the_previous_data(spotify_mock, sleeps):
+    token_route(spotify_mock)
+    new_release_pages(spotify_mock, release_items(30))
+    artists_route(spotify_mock)
+    assert _sync().status == SyncRun.Status.SUCCEEDED
+    before = list(SnapshotEntry.objects.values_list("release__spotify_id", "rank"))
+
+    newcomers = release_items(60)[30:]
+    for index, item in enumerate(newcomers):
+        item["artists"] = [{"id": f"newcomer{index:014d}", "name": f"Newcomer {index}"}]
+    spotify_mock.get(f"{API}/browse/new-releases").mock(
+        side_effect=[httpx.Response(200, json={"albums": {"items": newcomers, "next": None}})]
+    )
+    spotify_mock.get(f"{API}/artists").mock(side_effect=None).respond(500)
+    run = _sync()
+
+    assert run.status == SyncRun.Status.FAILED
+    assert "500" in run.error
+    assert run.finished_at is not None
+    assert list(SnapshotEntry.objects.values_list("release__spotify_id", "rank")) == before
+    assert Release.objects.count() == 30
+
+
+def test_sql_statements_do_not_grow_with_the_number_of_releases(spotify_mock):
+    def statements(count: int) -> int:
+        Release.objects.all().delete()
+        Artist.objects.all().delete()
+        Snapshot.objects.all().delete()
+        with respx_pages(count), CaptureQueriesContext(connection) as queries:
+            _sync()
+        return len(queries)
+
+    def respx_pages(count: int):
+        import respx
+
+        router = respx.mock(assert_all_called=False)
+        token_route(router)
+        items = release_items(count)
+        for index, item in enumerate(items):
+            item["artists"] = [{"id": f"artist{index:016d}", "name": f"A{index}"}]
+        new_release_pages(router, items, page_size=50)
+        artists_route(router, items)
+        return router
+
+    statements(1)  # warm up: the app token is obtained and stored once
+    small = statements(10)
+    large = statements(50)  # same number of Spotify pages (1), five times the items
+    assert small == large
+
+
+def test_sync_releases_command_prints_one_line(spotify_mock, capsys):
+    token_route(spotify_mock)
+    new_release_pages(spotify_mock, release_items(20))
+    artists_route(spotify_mock)
+    call_command("sync_releases")
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1
+    assert out[0].startswith("Synced 20 releases and ")
+    assert "Spotify calls in" in out[0]
+
+
+def test_sync_releases_command_fails_with_one_clear_line(spotify_mock):
+    spotify_mock.post(f"{ACCOUNTS}/api/token").respond(
+        400, json=load_fixture("auth-invalid-client.json")
+    )
+    with pytest.raises(CommandError) as caught:
+        call_command("sync_releases")
+    assert str(caught.value) == (
+        "Sync failed: Spotify rejected the client credentials (invalid_client: Invalid client): "
+        "check SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET"
+    )
+    assert SyncRun.objects.get().status == SyncRun.Status.FAILED
+
+
+def test_two_syncs_make_one_token_request(spotify_mock):
+    route = token_route(spotify_mock)
+    new_release_pages(spotify_mock, release_items(5))
+    artists_route(spotify_mock)
+    _sync()
+    _sync()
+    assert route.call_count == 1

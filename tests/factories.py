@@ -1,0 +1,60 @@
+from datetime import date
+
+import factory
+from django.utils import timezone
+from factory.declarations import LazyAttribute, LazyFunction, Sequence
+
+from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SnapshotEntry
+
+
+class ArtistFactory(factory.django.DjangoModelFactory[Artist]):
+    class Meta:
+        model = Artist
+
+    spotify_id = Sequence(lambda n: f"artist{n:016d}")
+    name = Sequence(lambda n: f"Artist {n}")
+    uri = LazyAttribute(lambda a: f"spotify:artist:{a.spotify_id}")
+    spotify_url = LazyAttribute(lambda a: f"https://open.spotify.com/artist/{a.spotify_id}")
+    images = LazyFunction(
+        lambda: [{"url": "https://i.scdn.co/image/a", "width": 320, "height": 320}]
+    )
+    genres = LazyFunction(lambda: ["indie"])
+
+
+class ReleaseFactory(factory.django.DjangoModelFactory[Release]):
+    class Meta:
+        model = Release
+
+    spotify_id = Sequence(lambda n: f"release{n:015d}")
+    name = Sequence(lambda n: f"Release {n}")
+    album_type = "album"
+    total_tracks = 10
+    release_date = "2026-11-20"
+    release_date_precision = "day"
+    release_date_sort = date(2026, 11, 20)
+    uri = LazyAttribute(lambda r: f"spotify:album:{r.spotify_id}")
+    spotify_url = LazyAttribute(lambda r: f"https://open.spotify.com/album/{r.spotify_id}")
+
+
+class SnapshotFactory(factory.django.DjangoModelFactory[Snapshot]):
+    class Meta:
+        model = Snapshot
+
+    date = LazyFunction(timezone.localdate)
+    fetched_at = LazyFunction(timezone.now)
+    source = Snapshot.Source.NEW_RELEASES
+
+
+def credit(release: Release, *artists: Artist) -> None:
+    for position, artist in enumerate(artists):
+        ReleaseArtist.objects.create(release=release, artist=artist, position=position)
+
+
+def snapshot_with(releases: list[Release], **kwargs: object) -> Snapshot:
+    snapshot = SnapshotFactory.create(**kwargs)
+    for rank, release in enumerate(releases, start=1):
+        SnapshotEntry.objects.create(snapshot=snapshot, release=release, rank=rank)
+    snapshot.release_count = len(releases)
+    snapshot.artist_count = Artist.objects.filter(credits__release__in=releases).distinct().count()
+    snapshot.save()
+    return snapshot
