@@ -114,6 +114,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["OPTIONS"] = {
     "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5)
 }
+# Lets several test runs share one PostgreSQL server without dropping each other's database.
+if test_database_name := env.str("TEST_DATABASE_NAME", default=""):
+    DATABASES["default"]["TEST"] = {"NAME": test_database_name}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
