@@ -21,8 +21,13 @@ lint: $(STAMP)
 
 test: $(STAMP)
 	scripts/ensure-postgres
+	scripts/ensure-chromium
 	$(MAKE) --no-print-directory lint
 	DEBUG=1 $(VENV)/bin/pytest
+
+# The app on http://127.0.0.1:8000 with its worker, until Ctrl-C; the demo without credentials.
+run: $(STAMP)
+	scripts/run-local
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -1,9 +1,24 @@
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 
-from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SnapshotEntry, SyncRun
+from catalog.models import (
+    Artist,
+    Release,
+    ReleaseArtist,
+    Snapshot,
+    SnapshotEntry,
+    SyncRun,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from catalog.webhooks import webhook_endpoint_enable
+
+# An endpoint's page shows this many recent deliveries; the full log is under Webhook deliveries.
+WEBHOOK_LOG_ROWS = 50
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):
@@ -66,3 +81,97 @@ class SyncRunAdmin(ReadOnlyAdmin):
         "error",
     ]
     list_filter = ["status", "trigger"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
+    """Unlike synced data, endpoints are staff's own: they add, edit and delete them here."""
+
+    list_display = [
+        "url",
+        "active",
+        "album_types",
+        "artist_ids",
+        "consecutive_failures",
+        "disabled_at",
+        "disabled_reason",
+    ]
+    list_filter = ["active"]
+    search_fields = ["url"]
+    fields = [
+        "url",
+        "secret",
+        "album_types",
+        "artist_ids",
+        "active",
+        "consecutive_failures",
+        "disabled_at",
+        "disabled_reason",
+        "created_at",
+        "recent_deliveries",
+    ]
+    readonly_fields = [
+        "consecutive_failures",
+        "disabled_at",
+        "disabled_reason",
+        "created_at",
+        "recent_deliveries",
+    ]
+    actions = ["enable"]
+
+    @admin.action(description="Enable and reset the failure count")
+    def enable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        for endpoint in queryset:
+            webhook_endpoint_enable(endpoint=endpoint)
+
+    def save_model(
+        self, request: HttpRequest, obj: WebhookEndpoint, form: Any, change: bool
+    ) -> None:
+        if obj.active and obj.disabled_at is not None:
+            obj.failures_reset()
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="Delivery log (most recent)")
+    def recent_deliveries(self, obj: WebhookEndpoint) -> str:
+        deliveries = obj.deliveries.order_by("-created_at", "-pk")[:WEBHOOK_LOG_ROWS]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    delivery.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    delivery.status,
+                    delivery.attempts,
+                    delivery.response_status or "-",
+                    f"{delivery.duration_ms} ms" if delivery.duration_ms is not None else "-",
+                    delivery.release_count,
+                    delivery.last_error or "-",
+                )
+                for delivery in deliveries
+            ),
+        )
+        if not rows:
+            return "No deliveries yet."
+        return format_html(
+            "<table><thead><tr><th>Created</th><th>Status</th><th>Attempts</th><th>HTTP</th>"
+            "<th>Duration</th><th>Releases</th><th>Last error</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            rows,
+        )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "endpoint",
+        "status",
+        "attempts",
+        "response_status",
+        "duration_ms",
+        "release_count",
+        "last_error",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["endpoint"]
+    search_fields = ["delivery_id", "endpoint__url"]

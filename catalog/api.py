@@ -1,11 +1,21 @@
+import datetime
+
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
 from catalog import selectors
-from catalog.schemas import ArtistListOut, ArtistOut, ErrorOut
+from catalog.models import Snapshot
+from catalog.schemas import (
+    ArtistListOut,
+    ArtistOut,
+    ErrorOut,
+    ReleaseDetailOut,
+    ReleaseListOut,
+    SnapshotListOut,
+)
 
-router = Router(tags=["artists"])
+router = Router()
 
 
 class Pagination(Schema):
@@ -13,12 +23,104 @@ class Pagination(Schema):
     offset: int = Field(0, ge=0, le=1_000_000, description="Items to skip.")
 
 
-@router.get("/artists/", response=ArtistListOut, summary="Artists of today's new releases")
-def artist_list(request: HttpRequest, page: Query[Pagination]) -> dict[str, object]:
-    snapshot = selectors.snapshot_latest()
+class SnapshotChoice(Schema):
+    date: datetime.date | None = Field(
+        None, description="A snapshot day (YYYY-MM-DD); the latest when omitted."
+    )
+    album_type: str | None = Field(
+        None, max_length=32, description="Only releases of this type: album, single, compilation."
+    )
+
+
+class ArtistFilters(Schema):
+    q: str | None = Field(
+        None, max_length=200, description="Part of the artist's name; case and accents ignored."
+    )
+    genre: str | None = Field(None, max_length=200, description="Artists tagged with this genre.")
+    released_after: datetime.date | None = Field(None, description="Releases on or after this day.")
+    released_before: datetime.date | None = Field(
+        None, description="Releases on or before this day."
+    )
+    ordering: selectors.ArtistOrdering = Field(
+        "-latest_release_date", description="Sort order; nulls come last."
+    )
+
+
+# `new=true` before any successful sync: no release can be first seen after this.
+NOTHING_IS_NEW = datetime.datetime.max.replace(tzinfo=datetime.UTC)
+
+
+class NoveltyFilters(Schema):
+    new: bool = Field(False, description="Only releases first seen by the latest successful sync.")
+    first_seen_after: datetime.datetime | None = Field(
+        None,
+        description="Only releases first seen after this moment (ISO 8601; UTC when no offset "
+        "is given). A cursor for clients that poll: pass the largest first_seen_at received.",
+    )
+    exclude_various_artists: bool = Field(
+        False, description='Drop compilations credited to "Various Artists".'
+    )
+
+    def release_filters(
+        self,
+        *,
+        album_type: str | None = None,
+        released_after: datetime.date | None = None,
+        released_before: datetime.date | None = None,
+    ) -> selectors.ReleaseFilters:
+        after = self.first_seen_after
+        if after is not None and after.tzinfo is None:
+            after = after.replace(tzinfo=datetime.UTC)
+        since = None
+        if self.new:
+            since = selectors.sync_latest_succeeded_started_at() or NOTHING_IS_NEW
+        return selectors.ReleaseFilters(
+            album_type=album_type,
+            released_after=released_after,
+            released_before=released_before,
+            first_seen_since=since,
+            first_seen_after=after,
+            exclude_various_artists=self.exclude_various_artists,
+        )
+
+
+def _snapshot(choice: SnapshotChoice) -> Snapshot | None:
+    """The chosen day's snapshot; None only when no day was asked and nothing is synced yet."""
+    snapshot = selectors.snapshot_latest(day=choice.date)
+    if snapshot is None and choice.date is not None:
+        raise HttpError(404, f"No snapshot for {choice.date.isoformat()}")
+    return snapshot
+
+
+@router.get(
+    "/artists/",
+    response={200: ArtistListOut, 404: ErrorOut},
+    summary="Artists of a day's new releases",
+    tags=["artists"],
+)
+def artist_list(
+    request: HttpRequest,
+    page: Query[Pagination],
+    choice: Query[SnapshotChoice],
+    filters: Query[ArtistFilters],
+    novelty: Query[NoveltyFilters],
+) -> dict[str, object]:
+    snapshot = _snapshot(choice)
     if snapshot is None:
         return {"snapshot": None, "count": 0, "items": []}
-    result = selectors.artist_list(snapshot=snapshot, limit=page.limit, offset=page.offset)
+    result = selectors.artist_list(
+        snapshot=snapshot,
+        limit=page.limit,
+        offset=page.offset,
+        q=filters.q,
+        genre=filters.genre,
+        releases=novelty.release_filters(
+            album_type=choice.album_type,
+            released_after=filters.released_after,
+            released_before=filters.released_before,
+        ),
+        ordering=filters.ordering,
+    )
     return {
         "snapshot": selectors.snapshot_as_dict(snapshot),
         "count": result.count,
@@ -30,9 +132,62 @@ def artist_list(request: HttpRequest, page: Query[Pagination]) -> dict[str, obje
     "/artists/{artist_id}/",
     response={200: ArtistOut, 404: ErrorOut},
     summary="One artist with every release we know of",
+    tags=["artists"],
 )
 def artist_detail(request: HttpRequest, artist_id: str) -> dict[str, object]:
     artist = selectors.artist_detail(spotify_id=artist_id)
     if artist is None:
         raise HttpError(404, f"No artist with id {artist_id!r}")
     return artist
+
+
+@router.get(
+    "/releases/",
+    response={200: ReleaseListOut, 404: ErrorOut},
+    summary="A day's new releases in Spotify's rank order",
+    tags=["releases"],
+)
+def release_list(
+    request: HttpRequest,
+    page: Query[Pagination],
+    choice: Query[SnapshotChoice],
+    novelty: Query[NoveltyFilters],
+) -> dict[str, object]:
+    snapshot = _snapshot(choice)
+    if snapshot is None:
+        return {"snapshot": None, "count": 0, "items": []}
+    result = selectors.release_list(
+        snapshot=snapshot,
+        limit=page.limit,
+        offset=page.offset,
+        filters=novelty.release_filters(album_type=choice.album_type),
+    )
+    return {
+        "snapshot": selectors.snapshot_as_dict(snapshot),
+        "count": result.count,
+        "items": result.items,
+    }
+
+
+@router.get(
+    "/releases/{release_id}/",
+    response={200: ReleaseDetailOut, 404: ErrorOut},
+    summary="One release with its track list",
+    tags=["releases"],
+)
+def release_detail(request: HttpRequest, release_id: str) -> dict[str, object]:
+    release = selectors.release_detail(spotify_id=release_id)
+    if release is None:
+        raise HttpError(404, f"No release with id {release_id!r}")
+    return release
+
+
+@router.get(
+    "/snapshots/",
+    response=SnapshotListOut,
+    summary="The days we hold, newest first",
+    tags=["snapshots"],
+)
+def snapshot_list(request: HttpRequest, page: Query[Pagination]) -> dict[str, object]:
+    result = selectors.snapshot_list(limit=page.limit, offset=page.offset)
+    return {"count": result.count, "items": result.items}

@@ -1,7 +1,13 @@
+import secrets
+import uuid
+from collections.abc import Iterable
+
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
+
+from catalog.webhook_urls import webhook_url_validate
 
 
 class Artist(models.Model):
@@ -186,3 +192,95 @@ class SyncRun(models.Model):
         if self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+def webhook_secret_default() -> str:
+    return secrets.token_hex(32)
+
+
+class WebhookEndpoint(models.Model):
+    """A receiver registered by staff: one signed POST after each sync that finds new releases."""
+
+    class AlbumType(models.TextChoices):
+        ALBUM = "album"
+        SINGLE = "single"
+        COMPILATION = "compilation"
+
+    url = models.URLField(max_length=500, validators=[webhook_url_validate])
+    secret = models.CharField(
+        max_length=200,
+        default=webhook_secret_default,
+        help_text="Signs each body (HMAC-SHA256, header X-Signature-256); share it with the receiver.",
+    )
+    album_types = ArrayField(
+        models.CharField(max_length=32, choices=AlbumType.choices),
+        default=list,
+        blank=True,
+        help_text="Comma-separated; empty sends every type.",
+    )
+    artist_ids = ArrayField(
+        models.CharField(max_length=64),
+        default=list,
+        blank=True,
+        help_text="Comma-separated Spotify artist ids; empty sends every artist.",
+    )
+    active = models.BooleanField(default=True)
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_reason = models.CharField(max_length=300, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.url
+
+    def matches(self, *, album_type: str, artist_ids: Iterable[str]) -> bool:
+        if self.album_types and album_type not in self.album_types:
+            return False
+        return not self.artist_ids or not set(self.artist_ids).isdisjoint(artist_ids)
+
+    def failures_reset(self) -> None:
+        """Back on after staff re-enable it: the count of failures in a row starts again."""
+        self.active = True
+        self.consecutive_failures = 0
+        self.disabled_at = None
+        self.disabled_reason = ""
+
+
+class WebhookDelivery(models.Model):
+    """One POST to one endpoint, however many attempts it took."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    delivery_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sync_run = models.ForeignKey(
+        SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # Spotify ids of the releases in the body, in body order.
+    release_ids = models.JSONField(default=list, blank=True)
+    release_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(fields=["endpoint", "-created_at"], name="delivery_endpoint_recent")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} ({self.status})"

@@ -1,11 +1,10 @@
 """Writes: the sync that turns Spotify's new releases into today's snapshot."""
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import batched
 from time import monotonic
 from typing import Any
 
@@ -13,8 +12,12 @@ from django.conf import settings
 from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
+from catalog.caching import data_version_forget
+from catalog.fetching import albums_fetch, artists_enrich
 from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SnapshotEntry, SyncRun
-from spotify.client import ARTISTS_BATCH_SIZE, SpotifyClient, site_client
+from catalog.tracks import tracks_fetch, tracks_store
+from catalog.webhooks import webhooks_enqueue_for_run
+from spotify.client import SpotifyClient, site_client
 from spotify.errors import SpotifyError
 from spotify.types import Album
 from spotify.types import Artist as SpotifyArtist
@@ -61,6 +64,8 @@ def sync_run_execute(*, trigger: SyncRun.Trigger, client: SpotifyClient | None =
                 finished_at=now,
                 error="Another sync is already running",
             )
+        # Holding the lock proves that no other sync is alive: a `running` run is an orphan.
+        sync_runs_fail_stale(older_than=timedelta(0))
         run = SyncRun.objects.create(trigger=trigger)
         client = client or site_client()
         started = monotonic()
@@ -75,6 +80,7 @@ def sync_run_execute(*, trigger: SyncRun.Trigger, client: SpotifyClient | None =
         run.finished_at = timezone.now()
         run.spotify_calls = client.calls
         run.save()
+        webhooks_enqueue_for_run(run=run)
         logger.info(
             "Sync %s %s in %.1f s with %s Spotify calls",
             run.pk,
@@ -85,16 +91,37 @@ def sync_run_execute(*, trigger: SyncRun.Trigger, client: SpotifyClient | None =
         return run
 
 
+def sync_runs_fail_stale(*, older_than: timedelta | None = None) -> int:
+    """Marks failed the `running` runs whose worker died (killed, out of memory, host lost): they
+    would otherwise say "running" forever. Called when a sync starts and when the dashboard reads."""
+    if older_than is None:
+        older_than = timedelta(minutes=settings.SYNC_STALE_AFTER_MINUTES)
+    now = timezone.now()
+    return SyncRun.objects.filter(
+        status=SyncRun.Status.RUNNING, started_at__lte=now - older_than
+    ).update(
+        status=SyncRun.Status.FAILED,
+        finished_at=now,
+        error="The worker running this sync died before it finished (worker died)",
+    )
+
+
 def _sync(*, run: SyncRun, client: SpotifyClient) -> None:
     # Spotify is read before the write transaction opens: no transaction is held across the
     # network, and a token renewed mid-way commits on its own even if the sync later fails.
-    albums = _unique_albums(page.items for page in client.new_releases())
-    source = Snapshot.Source.DEMO if client.conf.demo else Snapshot.Source.NEW_RELEASES
-    enriched = _enrich_artists(client=client, artist_ids=_credited_artist_ids(albums))
+    fetched = albums_fetch(client=client)
+    albums, source = fetched.albums, fetched.source
+    enrichment = artists_enrich(client=client, artist_ids=_credited_artist_ids(albums))
+    enriched = enrichment.artists
+    run.warnings = [*run.warnings, *fetched.warnings, *enrichment.warnings]
+    tracks = tracks_fetch(client=client, release_ids=[album.id for album in albums])
+    run.warnings = [*run.warnings, *tracks.warnings]
     now = timezone.now()
     with transaction.atomic():
         artist_counts = _artists_upsert(albums=albums, enriched=enriched, now=now)
         release_counts = _releases_upsert(albums=albums, now=now)
+        tracks_store(fetched=tracks, now=now)
+        transaction.on_commit(data_version_forget)
         snapshot = _snapshot_replace(
             albums=albums, source=source, market=client.conf.market, fetched_at=now
         )
@@ -107,33 +134,8 @@ def _sync(*, run: SyncRun, client: SpotifyClient) -> None:
         run.updated_artist_count = artist_counts.updated
 
 
-def _unique_albums(pages: Iterable[list[Album]]) -> list[Album]:
-    """Spotify's rank order; an album that a later page repeats keeps its first rank."""
-    seen: dict[str, Album] = {}
-    for items in pages:
-        for album in items:
-            seen.setdefault(album.id, album)
-    return list(seen.values())
-
-
 def _credited_artist_ids(albums: Sequence[Album]) -> list[str]:
     return list(dict.fromkeys(artist.id for album in albums for artist in album.artists))
-
-
-def _enrich_artists(*, client: SpotifyClient, artist_ids: list[str]) -> dict[str, SpotifyArtist]:
-    """Full details for artists never enriched, or enriched longer ago than the TTL."""
-    fresh_after = timezone.now() - timedelta(days=settings.ARTIST_DETAILS_TTL_DAYS)
-    fresh = set(
-        Artist.objects.filter(
-            spotify_id__in=artist_ids, details_fetched_at__gte=fresh_after
-        ).values_list("spotify_id", flat=True)
-    )
-    stale = [artist_id for artist_id in artist_ids if artist_id not in fresh]
-    enriched: dict[str, SpotifyArtist] = {}
-    for batch in batched(stale, ARTISTS_BATCH_SIZE):
-        for artist in client.several_artists(batch):
-            enriched[artist.id] = artist
-    return enriched
 
 
 def _upsert(

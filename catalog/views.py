@@ -1,6 +1,150 @@
-from django.http import HttpRequest, HttpResponse
+"""The dashboard: thin views over the dashboard selectors and the scheduling services."""
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+from django_htmx.middleware import HtmxDetails
+
+from catalog.dashboard_selectors import (
+    RELEASE_TYPES,
+    artist_releases,
+    dashboard_artists,
+    sync_overview,
+    sync_task_finished,
+)
+from catalog.scheduling import sync_refresh_request
+from catalog.selectors import snapshot_latest
+
+# The grid listens for this event and reloads itself when a sync the page watched has ended.
+CATALOG_UPDATED_EVENT = "catalog-updated"
+# The "Refresh now" task this browser is waiting for, so a reload still shows it queued.
+SYNC_TASK_SESSION_KEY = "catalog_sync_task"
+# After this long in the queue, the card says that no worker seems to be running.
+QUEUED_HINT_AFTER_SECONDS = 20
+ARTISTS_PER_PAGE = 24
+SEARCH_MAX_LENGTH = 100
 
 
-def dashboard(request: HttpRequest) -> HttpResponse:
-    # Placeholder until the dashboard lands: the OAuth flow and messages redirect here.
-    return HttpResponse("Spotify New Releases: see /api/artists/")
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+View = Callable[..., HttpResponse]
+
+
+def staff_required(view: View) -> View:
+    """For actions: anyone but staff, signed in or not, gets 403 (no login redirect for a POST)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_staff:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@require_GET
+def dashboard(request: HtmxHttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "").strip()[:SEARCH_MAX_LENGTH]
+    release_type = request.GET.get("type", "")
+    if release_type not in RELEASE_TYPES:
+        release_type = ""
+    snapshot = snapshot_latest()
+    grid = (
+        dashboard_artists(
+            snapshot=snapshot,
+            search=search,
+            release_type=release_type,
+            page_number=request.GET.get("page"),
+            per_page=ARTISTS_PER_PAGE,
+        )
+        if snapshot
+        else None
+    )
+    context = {
+        "snapshot": snapshot,
+        "grid": grid,
+        "search": search,
+        "release_type": release_type,
+        "release_types": RELEASE_TYPES,
+        "filtered": bool(search or release_type),
+        **_sync_context(request),
+    }
+    # History restores ask for the whole page, whatever sent them.
+    if request.htmx and not request.htmx.history_restore_request:
+        response = render(request, "catalog/dashboard.html#artist-results", context)
+    else:
+        response = render(request, "catalog/dashboard.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_GET
+def sync_card(request: HtmxHttpRequest) -> HttpResponse:
+    """The sync card alone, polled while a sync is queued or running."""
+    if not request.htmx:
+        return redirect("dashboard")
+    context = _sync_context(request)
+    response = render(request, "catalog/dashboard.html#sync-card", context)
+    if request.GET.get("watch") and not context["sync_busy"]:
+        trigger_client_event(response, CATALOG_UPDATED_EVENT)
+    return response
+
+
+@require_POST
+@staff_required
+def sync_refresh(request: HtmxHttpRequest) -> HttpResponse:
+    """ "Refresh now": enqueues a sync, or shows the one already running."""
+    outcome = sync_refresh_request()
+    if outcome.task_id is not None:
+        request.session[SYNC_TASK_SESSION_KEY] = {
+            "id": outcome.task_id,
+            "requested_at": timezone.now().isoformat(),
+        }
+    if request.htmx:
+        return render(request, "catalog/dashboard.html#sync-card", _sync_context(request))
+    if outcome.running is not None:
+        messages.info(request, "A sync is already running: its progress is shown below.")
+    else:
+        messages.success(request, "Sync started: the card below shows its progress.")
+    return redirect("dashboard")
+
+
+@require_GET
+def artist_detail(request: HttpRequest, spotify_id: str) -> HttpResponse:
+    found = artist_releases(spotify_id=spotify_id)
+    if found is None:
+        raise Http404("No artist with this id")
+    artist, releases = found
+    return render(request, "catalog/artist_detail.html", {"artist": artist, "releases": releases})
+
+
+def _sync_context(request: HttpRequest) -> dict[str, Any]:
+    """The sync card's state. Busy (and polling) while a run holds the sync lock, or while the
+    task this browser enqueued has not been picked up yet."""
+    overview = sync_overview()
+    waiting = request.session.get(SYNC_TASK_SESSION_KEY)
+    queued_since: datetime | None = None
+    if waiting is not None:
+        if overview.in_progress is None and not sync_task_finished(task_id=waiting["id"]):
+            queued_since = datetime.fromisoformat(waiting["requested_at"])
+        elif overview.in_progress is None:
+            del request.session[SYNC_TASK_SESSION_KEY]
+    queued_for = (timezone.now() - queued_since).total_seconds() if queued_since else 0.0
+    return {
+        "sync": overview,
+        "sync_queued": queued_since is not None,
+        "sync_busy": overview.in_progress is not None or queued_since is not None,
+        "sync_worker_hint": queued_for > QUEUED_HINT_AFTER_SECONDS,
+    }

@@ -2,11 +2,16 @@
 
 import logging
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import ValidationError
 
 from catalog.api import router as catalog_router
+from catalog.exports import router as exports_router
+from project.health import router as health_router
+from project.middleware import database_unavailable_response
+from spotify.api import router as spotify_router
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +35,13 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
     )
 
 
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.error("Database unavailable on %s %s: %s", request.method, request.path, exc)
+    return database_unavailable_response(request)
+
+
 @api.exception_handler(Exception)
 def unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     logger.exception("Unhandled error on %s %s", request.method, request.path)
@@ -37,3 +49,6 @@ def unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 api.add_router("/", catalog_router)
+api.add_router("/", exports_router)
+api.add_router("/", health_router)
+api.add_router("/spotify/", spotify_router)

@@ -2,9 +2,15 @@ import logging
 from collections.abc import Callable
 from http import HTTPStatus
 
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 logger = logging.getLogger(__name__)
+
+# What a lost or unreachable database raises; anything else stays a 500, i.e. a bug to fix.
+DATABASE_DOWN = (OperationalError, InterfaceError)
+DATABASE_DOWN_RETRY_AFTER_SECONDS = 30
+DATABASE_DOWN_DETAIL = "The database is unavailable; try again in a moment"
 
 
 class ApiJsonErrorsMiddleware:
@@ -39,3 +45,78 @@ def _json_error(status: int, allow: str | None) -> JsonResponse:
     if allow:
         response["Allow"] = allow
     return response
+
+
+class ApiConsistentReadsMiddleware:
+    """Every GET under /api/ reads from one database snapshot (REPEATABLE READ): the several
+    queries behind one response never straddle a sync's commit, so a response never mixes two
+    syncs. Writes are untouched."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            request.method not in ("GET", "HEAD")
+            or not request.path.startswith("/api/")
+            # Already inside a transaction (a test's, say): its snapshot rules are the caller's.
+            or connection.in_atomic_block
+        ):
+            return self.get_response(request)
+        response: HttpResponse | None = None
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                response = self.get_response(request)
+        except DATABASE_DOWN:
+            if response is not None:
+                return response  # read only: a failed COMMIT changes nothing the answer said
+            # No transaction to be had: the view meets the failure and answers in its own words.
+            return self.get_response(request)
+        return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A lost database is an outage, not a bug: 503 with Retry-After, as JSON under /api/ and as a
+    small self-contained page elsewhere (no template, static file or database needed)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DATABASE_DOWN):
+            return None
+        logger.error(
+            "Database unavailable on %s %s: %s",
+            request.method,
+            request.path,
+            type(exception).__name__,
+        )
+        return database_unavailable_response(request)
+
+
+def database_unavailable_response(request: HttpRequest) -> HttpResponse:
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": DATABASE_DOWN_DETAIL}, status=503)
+    else:
+        response = HttpResponse(_DATABASE_DOWN_PAGE, status=503, content_type="text/html")
+    response["Retry-After"] = str(DATABASE_DOWN_RETRY_AFTER_SECONDS)
+    return response
+
+
+_DATABASE_DOWN_PAGE = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Temporarily unavailable - Spotify New Releases</title></head>
+<body><main>
+<h1>We'll be right back</h1>
+<p>The database is not answering, so the releases cannot be shown just now.
+Nothing is lost: the last synced releases are kept and will be back as soon as it answers.</p>
+<p>Try again in a moment ({DATABASE_DOWN_RETRY_AFTER_SECONDS} seconds or so).</p>
+</main></body></html>
+"""

@@ -1,11 +1,13 @@
 """One plain settings module, read from environment variables (and `.env` when present)."""
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 # Lets annotations such as `admin.ModelAdmin[Artist]` run, not only type-check.
 django_stubs_ext.monkeypatch()
@@ -43,6 +45,37 @@ if SECURE_DEPLOYMENT:
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Our own files only: no inline script or style, no third-party script. Images come from
+# Spotify's CDN (album and artist art). htmx is served from /static/ and its inline indicator
+# styles are switched off (htmx.config.includeIndicatorStyles=false).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [
+        CSP.SELF,
+        "data:",
+        "https://i.scdn.co",
+        "https://*.scdn.co",
+        "https://*.spotifycdn.com",
+    ],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# Brute-force protection for the admin login (django-axes): 5 failures lock that username from
+# that address for 15 minutes; a success resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -56,13 +89,17 @@ INSTALLED_APPS = [
     "ninja",
     "django_htmx",
     "django_q",
+    "axes",
+    "project",
     "spotify",
     "catalog",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "project.middleware.ApiJsonErrorsMiddleware",
+    "project.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -71,9 +108,17 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
+    # Before the consistent-reads transaction, so that a cached answer or a 304 opens none and
+    # makes no query. Safe: the view reads after the data version, so the bytes stored under a
+    # version are never older than it; every answer still passes the middleware above.
+    "catalog.caching.ApiResponseCacheMiddleware",
+    # The view's several queries read one database snapshot.
+    "project.middleware.ApiConsistentReadsMiddleware",
 ]
 
-ROOT_URLCONF = "project.urls"
+# `make bench` swaps in bench.urls, which adds its baseline view; nothing else should.
+ROOT_URLCONF = env.str("ROOT_URLCONF", default="project.urls")
 WSGI_APPLICATION = "project.wsgi.application"
 
 TEMPLATES = [
@@ -86,6 +131,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "catalog.context_processors.site",
             ],
         },
     },
@@ -97,7 +143,8 @@ def _database_url() -> str:
     if url := str(env.str("DATABASE_URL", default="")):
         return url
     user = env.str("POSTGRES_USER", default="postgres")
-    password = env.str("POSTGRES_PASSWORD", default="")
+    # The same local-only default as docker-compose.yml's db, so `make run` can use that one.
+    password = env.str("POSTGRES_PASSWORD", default="postgres")
     host = env.str("POSTGRES_HOST", default="127.0.0.1")
     port = env.str("POSTGRES_PORT", default="5432")
     name = env.str("POSTGRES_DB", default="spotify_releases")
@@ -157,10 +204,29 @@ STORAGES = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "formatters": {
+        "line": {
+            "()": "project.logging.OneLineFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
+    },
+    "filters": {"redact_tokens": {"()": "project.logging.RedactTokensFilter"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "line",
+            "filters": ["redact_tokens"],
+        }
+    },
     "root": {"handlers": ["stdout"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        # Django's defaults write these to stderr, unfiltered; send them through ours instead.
+        "django": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }
 
 # --- Spotify ---------------------------------------------------------------------------------
@@ -184,7 +250,16 @@ TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])
 
 # --- Sync ------------------------------------------------------------------------------------
 ARTIST_DETAILS_TTL_DAYS = env.int("ARTIST_DETAILS_TTL_DAYS", default=7)
+# When Spotify refuses /albums?ids=, track lists cost one call per release: this many per run.
+TRACKS_PER_RUN_FALLBACK_LIMIT = env.int("TRACKS_PER_RUN_FALLBACK_LIMIT", default=50)
 SYNC_INTERVAL_MINUTES = env.int("SYNC_INTERVAL_MINUTES", default=60)
+# A `running` run older than this lost its worker: it is marked failed.
+SYNC_STALE_AFTER_MINUTES = env.int("SYNC_STALE_AFTER_MINUTES", default=30)
+# Development Mode (2026) fallbacks: search pages when /browse/new-releases is refused, and
+# /artists/{id} one by one, at most this many per run, when /artists?ids= is.
+SEARCH_FALLBACK_MAX_ALBUMS = env.int("SEARCH_FALLBACK_MAX_ALBUMS", default=100)
+ARTIST_FALLBACK_CALLS_PER_RUN = env.int("ARTIST_FALLBACK_CALLS_PER_RUN", default=50)
+FORBIDDEN_ENDPOINT_MEMORY_HOURS = env.float("FORBIDDEN_ENDPOINT_MEMORY_HOURS", default=24)
 
 # --- django-q2: the ORM broker keeps the queue in PostgreSQL, next to the data ----------------
 Q_CLUSTER = {
@@ -201,3 +276,20 @@ Q_CLUSTER = {
 
 # --- API -------------------------------------------------------------------------------------
 NINJA_PAGINATION_MAX_LIMIT = 200
+# Catalog GETs: clients may reuse an answer this long; ETags keep revalidation cheap after that.
+API_CACHE_MAX_AGE = env.int("API_CACHE_MAX_AGE", default=60)
+# Server-side cache of catalog answers, keyed on the data version (off only to benchmark).
+API_RESPONSE_CACHE = env.bool("API_RESPONSE_CACHE", default=True)
+API_RESPONSE_CACHE_SECONDS = env.int("API_RESPONSE_CACHE_SECONDS", default=3600)
+# How stale a process's copy of the data version may be when the sync runs in another process
+# and the cache is per-process (local memory); with Redis a sync's commit is seen at once.
+API_DATA_VERSION_TTL_SECONDS = env.int("API_DATA_VERSION_TTL_SECONDS", default=5)
+
+# --- Webhooks --------------------------------------------------------------------------------
+# Off in production: endpoints on loopback, private or link-local addresses are refused.
+WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)
+# Waits between attempts: base, 2 x base, 4 x base...
+WEBHOOK_BACKOFF_SECONDS = env.float("WEBHOOK_BACKOFF_SECONDS", default=2.0)
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=10)

@@ -2,9 +2,18 @@ from django.contrib import admin
 from django.urls import include, path
 
 from project.api import api
+from spotify.conf import DEMO_AUTHORIZE_PATH
+from spotify.views import demo_authorize
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("auth/", include("spotify.urls")),
+    # Demo mode's consent page (the view answers 404 outside demo mode).
+    path(
+        f"{DEMO_AUTHORIZE_PATH.strip('/')}/authorize",
+        demo_authorize,
+        name="spotify_demo_authorize",
+    ),
     path("", include("catalog.urls")),
 ]

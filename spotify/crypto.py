@@ -51,7 +51,8 @@ class EncryptedTextField(models.TextField[str, str]):
     """A text column holding Fernet ciphertext; Python code only ever sees the plaintext."""
 
     def from_db_value(self, value: str | None, *args: object) -> str | None:
-        return None if value in (None, "") else decrypt(value)
+        # An empty column stays "" (a cleared token), as it was saved; only ciphertext is decrypted.
+        return value if value in (None, "") else decrypt(value)
 
     def get_prep_value(self, value: object) -> object:
         if value in (None, ""):

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from spotify.accounts import AccountsClient
-from spotify.errors import InvalidGrantError
+from spotify.errors import InvalidGrantError, SpotifyAuthError
 from spotify.models import AppToken, SpotifyConnection
 from spotify.types import TokenGrant
 
@@ -50,9 +50,10 @@ class AppTokenSource:
         with transaction.atomic():
             row = AppToken.objects.select_for_update().get(client_id=self.client_id)
             if not (row.is_usable() and row.access_token != rejected):
+                requested_at = timezone.now()
                 grant = self.accounts.client_credentials()
                 row.access_token = grant.access_token
-                row.expires_at = _expiry(grant)
+                row.expires_at = token_expiry(grant, requested_at=requested_at)
                 row.save(update_fields=["access_token", "expires_at", "updated_at"])
                 logger.info("Obtained a new app token, valid for %s s", grant.expires_in)
         self._cached = row
@@ -94,25 +95,14 @@ class UserTokenSource:
             if connection is None or connection.needs_reconnect:
                 return None
             if not (connection.is_usable() and connection.access_token != rejected):
+                requested_at = timezone.now()
                 try:
                     grant = self.accounts.refresh(connection.refresh_token)
                 except InvalidGrantError as error:
                     # Not raised on: the flag must commit, and retrying would only fail again.
-                    connection.needs_reconnect = True
-                    connection.reconnect_reason = str(error)[:300]
-                    connection.access_token = ""
-                    connection.save()
-                    logger.warning("Spotify connection needs reconnecting: %s", error)
+                    _mark_needs_reconnect(connection, reason=str(error))
                     return None
-                connection.access_token = grant.access_token
-                if (
-                    grant.refresh_token
-                ):  # Spotify rotates it only sometimes; keep the old one if not.
-                    connection.refresh_token = grant.refresh_token
-                connection.expires_at = _expiry(grant)
-                connection.refreshed_at = timezone.now()
-                connection.save()
-                logger.info("Refreshed the user token, valid for %s s", grant.expires_in)
+                _store_refreshed(connection, grant, requested_at=requested_at)
         self._cached = connection
         return connection.access_token
 
@@ -142,5 +132,55 @@ class SiteTokenSource:
         return self.app.renew(rejected)
 
 
-def _expiry(grant: TokenGrant) -> datetime:
-    return timezone.now() + timedelta(seconds=grant.expires_in)
+class StaticTokenSource:
+    """One token just obtained (the Connect flow's first `/v1/me`); it cannot be renewed."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def access_token(self) -> str:
+        return self.token
+
+    def renew(self, rejected: str) -> str:
+        raise SpotifyAuthError("Spotify refused the token it had just issued")
+
+
+def token_expiry(grant: TokenGrant, *, requested_at: datetime) -> datetime:
+    """Counted from when we asked, not when the answer arrived: never later than Spotify's clock."""
+    return requested_at + timedelta(seconds=grant.expires_in)
+
+
+def _store_refreshed(
+    connection: SpotifyConnection, grant: TokenGrant, *, requested_at: datetime
+) -> None:
+    connection.access_token = grant.access_token
+    # Spotify rotates the refresh token only sometimes; without a new one the old one stays valid.
+    if grant.refresh_token:
+        connection.refresh_token = grant.refresh_token
+    if grant.scope:
+        connection.scope = grant.scope
+    connection.expires_at = token_expiry(grant, requested_at=requested_at)
+    connection.refreshed_at = timezone.now()
+    connection.save(
+        update_fields=["access_token", "refresh_token", "scope", "expires_at", "refreshed_at"]
+    )
+    logger.info("Refreshed the user token, valid for %s s", grant.expires_in)
+
+
+def _mark_needs_reconnect(connection: SpotifyConnection, *, reason: str) -> None:
+    # Both tokens are dead: keep nothing that a leak could reveal, only the account and the reason.
+    connection.needs_reconnect = True
+    connection.reconnect_reason = reason[:300]
+    connection.access_token = ""
+    connection.refresh_token = ""
+    connection.expires_at = None
+    connection.save(
+        update_fields=[
+            "needs_reconnect",
+            "reconnect_reason",
+            "access_token",
+            "refresh_token",
+            "expires_at",
+        ]
+    )
+    logger.warning("The Spotify connection needs reconnecting: %s", reason)

@@ -60,9 +60,16 @@ def release_items(count: int) -> list[dict[str, Any]]:
 
 
 def new_release_pages(
-    router: respx.MockRouter, items: list[dict[str, Any]], *, page_size: int = 50
+    router: respx.MockRouter,
+    items: list[dict[str, Any]],
+    *,
+    page_size: int = 50,
+    with_albums: bool = True,
 ) -> respx.Route:
-    """Serves `items` as /browse/new-releases pages with real `next` links."""
+    """Serves `items` as /browse/new-releases pages with real `next` links, and (unless
+    `with_albums` is false) the same albums with their tracks at /albums?ids=."""
+    if with_albums:
+        albums_route(router, items)
     url = f"{API}/browse/new-releases"
 
     def page(request: Any) -> Any:
@@ -112,3 +119,37 @@ def artists_route(
         )
 
     return router.get(f"{API}/artists").mock(side_effect=artists)
+
+
+def full_album(item: dict[str, Any], *, tracks: int = 3, **overrides: Any) -> dict[str, Any]:
+    """The /albums?ids= shape of a listed album: label, popularity and its first tracks."""
+    track_items = [
+        {
+            "id": f"{item['id'][:14]}t{number:07d}",
+            "name": f"Track {number}",
+            "track_number": number,
+            "disc_number": 1,
+            "duration_ms": 180_000 + number,
+            "explicit": number == 2,
+            "artists": item["artists"][:1],
+            "type": "track",
+        }
+        for number in range(1, tracks + 1)
+    ]
+    tracks_page = {"items": track_items, "next": None, "total": tracks, "limit": 50, "offset": 0}
+    return item | {"label": "Test Label", "popularity": 42, "tracks": tracks_page} | overrides
+
+
+def albums_route(router: respx.MockRouter, items: list[dict[str, Any]]) -> respx.Route:
+    """Answers /albums?ids= (at most 20) with full albums for the ids found in `items`."""
+    by_id = {item["id"]: item for item in items}
+
+    def albums(request: Any) -> Any:
+        ids = request.url.params["ids"].split(",")
+        assert len(ids) <= 20
+        return respx.MockResponse(
+            200,
+            json={"albums": [full_album(by_id[i]) if i in by_id else None for i in ids]},
+        )
+
+    return router.get(f"{API}/albums").mock(side_effect=albums)

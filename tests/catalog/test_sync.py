@@ -190,8 +190,9 @@ def test_sql_statements_do_not_grow_with_the_number_of_releases(spotify_mock):
         return router
 
     statements(1)  # warm up: the app token is obtained and stored once
-    small = statements(10)
-    large = statements(50)  # same number of Spotify pages (1), five times the items
+    # Same Spotify calls (1 page, 1 artist batch, 2 album batches), twice the items.
+    small = statements(21)
+    large = statements(40)
     assert small == large
 
 

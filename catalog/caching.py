@@ -1,0 +1,94 @@
+"""HTTP caching for the catalog API. Its data changes only when a sync commits, so one cheap
+"data version" validates every answer: ETags and cached bytes are keyed on it, and a new sync
+invalidates everything at once simply by changing it."""
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import http_date
+
+from catalog import selectors
+
+VERSION_KEY = "catalog:data-version"
+# Only these read catalog data; other /api/ routes (health, Spotify status) are live answers.
+CACHED_PREFIXES = ("/api/artists/", "/api/releases/", "/api/snapshots/")
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    tag: str
+    changed_at: datetime | None
+
+
+def data_version() -> DataVersion:
+    """From the cache, else from the database. The cached copy lives a few seconds only: with the
+    local-memory cache each process has its own, and a sync in another process cannot reach it."""
+    version: DataVersion | None = cache.get(VERSION_KEY)
+    if version is None:
+        changed_at = selectors.data_changed_at()
+        tag = f"{int(changed_at.timestamp() * 1_000_000):x}" if changed_at else "0"
+        version = DataVersion(tag=tag, changed_at=changed_at)
+        cache.set(VERSION_KEY, version, timeout=settings.API_DATA_VERSION_TTL_SECONDS)
+    return version
+
+
+def data_version_forget() -> None:
+    """Called when a sync commits: the next request reads the new version from the database."""
+    cache.delete(VERSION_KEY)
+
+
+def response_key(request: HttpRequest, version: DataVersion) -> str:
+    """The data version and the normalised query: parameter order does not make a new entry."""
+    query = urlencode(sorted((k, v) for k, values in request.GET.lists() for v in values))
+    digest = hashlib.blake2b(f"{request.path}?{query}".encode(), digest_size=12).hexdigest()
+    return f"{version.tag}-{digest}"
+
+
+class ApiResponseCacheMiddleware:
+    """For catalog GETs: 304 on a matching If-None-Match/If-Modified-Since, else the cached bytes,
+    else the view, whose 200 answers are stored. Last in MIDDLEWARE, so every answer, cached or
+    not, passes the same middleware and carries the same headers."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if request.method != "GET" or not request.path.startswith(CACHED_PREFIXES):
+            return self.get_response(request)
+        version = data_version()
+        key = response_key(request, version)
+        etag = f'"{key}"'
+        last_modified = int(version.changed_at.timestamp()) if version.changed_at else None
+        response = get_conditional_response(request, etag=etag, last_modified=last_modified)
+        if response is None:
+            response = self._response(request, key)
+            if response.status_code != 200:
+                return response
+        response["ETag"] = etag
+        if last_modified is not None:
+            response["Last-Modified"] = http_date(last_modified)
+        patch_cache_control(response, public=True, max_age=settings.API_CACHE_MAX_AGE)
+        return response
+
+    def _response(self, request: HttpRequest, key: str) -> HttpResponseBase:
+        if not settings.API_RESPONSE_CACHE:
+            return self.get_response(request)
+        cached: tuple[str, bytes] | None = cache.get(f"catalog:response:{key}")
+        if cached is not None:
+            content_type, body = cached
+            return HttpResponse(body, content_type=content_type)
+        response = self.get_response(request)
+        if response.status_code == 200 and isinstance(response, HttpResponse):
+            cache.set(
+                f"catalog:response:{key}",
+                (response["Content-Type"], response.content),
+                timeout=settings.API_RESPONSE_CACHE_SECONDS,
+            )
+        return response

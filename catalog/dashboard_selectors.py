@@ -1,0 +1,144 @@
+"""Reads for the dashboard pages. Each makes a fixed number of queries, whatever the page size."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django_q.models import Schedule
+from django_q.tasks import fetch
+
+from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SyncRun
+from catalog.services import SYNC_LOCK_KEY
+
+RELEASE_TYPES = ("album", "single", "compilation")
+SYNC_SCHEDULE_NAME = "sync-new-releases"
+
+
+@dataclass(frozen=True)
+class ArtistCard:
+    artist: Artist
+    latest: Release | None
+    # Releases of this artist in the snapshot (after the type filter), the latest one included.
+    release_count: int
+
+
+@dataclass(frozen=True)
+class ArtistGrid:
+    page: Page[Any]
+    cards: list[ArtistCard]
+
+
+@dataclass(frozen=True)
+class SyncOverview:
+    # The run holding the sync lock right now, if any.
+    in_progress: SyncRun | None
+    # The latest run that ran to its end (succeeded or failed); skipped runs are not news.
+    last: SyncRun | None
+    # When `last` failed, the run whose data is still shown.
+    last_success: SyncRun | None
+    next_run_at: datetime | None
+    scheduled: bool
+
+
+def dashboard_artists(
+    *,
+    snapshot: Snapshot,
+    search: str = "",
+    release_type: str = "",
+    page_number: int | str | None = 1,
+    per_page: int = 24,
+) -> ArtistGrid:
+    """Artists credited on the snapshot, newest release first; `search` matches artist or release
+    names, `release_type` keeps artists with a release of that type (and shows that release)."""
+    credits = ReleaseArtist.objects.filter(
+        artist=OuterRef("pk"), release__entries__snapshot=snapshot
+    )
+    if release_type:
+        credits = credits.filter(release__album_type=release_type)
+    artists = Artist.objects.filter(Exists(credits))
+    if search:
+        artists = artists.filter(
+            Q(name__icontains=search) | Exists(credits.filter(release__name__icontains=search))
+        )
+    newest_first = credits.order_by(
+        F("release__release_date_sort").desc(nulls_last=True), "release__name", "release_id"
+    )
+    artists = artists.annotate(
+        latest_release_id=Subquery(newest_first.values("release_id")[:1]),
+        latest_release_date=Subquery(newest_first.values("release__release_date_sort")[:1]),
+        release_count=Subquery(
+            credits.order_by().values("artist").annotate(count=Count("pk")).values("count")
+        ),
+    ).order_by(F("latest_release_date").desc(nulls_last=True), "name", "pk")
+    page = Paginator(artists, per_page).get_page(page_number)
+    artist_rows: list[Any] = list(page.object_list)
+    releases = Release.objects.in_bulk([row.latest_release_id for row in artist_rows])
+    cards = [
+        ArtistCard(
+            artist=row,
+            latest=releases.get(row.latest_release_id),
+            release_count=row.release_count or 0,
+        )
+        for row in artist_rows
+    ]
+    return ArtistGrid(page=page, cards=cards)
+
+
+def artist_releases(*, spotify_id: str) -> tuple[Artist, QuerySet[Release]] | None:
+    """One artist and every release we know of, newest first."""
+    artist = Artist.objects.filter(spotify_id=spotify_id).first()
+    if artist is None:
+        return None
+    releases = Release.objects.filter(credits__artist=artist).order_by(
+        F("release_date_sort").desc(nulls_last=True), "name", "pk"
+    )
+    return artist, releases
+
+
+def sync_overview() -> SyncOverview:
+    newest_running = SyncRun.objects.filter(status=SyncRun.Status.RUNNING).order_by("-pk").first()
+    # A `running` row without the lock was left by a worker that died: it is not in progress.
+    in_progress = newest_running if newest_running and sync_lock_held() else None
+    ended = SyncRun.objects.filter(status__in=[SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED])
+    last = ended.order_by("-started_at", "-pk").first()
+    last_success = None
+    if last is not None and last.status == SyncRun.Status.FAILED:
+        last_success = (
+            ended.filter(status=SyncRun.Status.SUCCEEDED).order_by("-started_at", "-pk").first()
+        )
+    schedule = Schedule.objects.filter(name=SYNC_SCHEDULE_NAME).order_by("pk").first()
+    return SyncOverview(
+        in_progress=in_progress,
+        last=last,
+        last_success=last_success,
+        next_run_at=schedule.next_run if schedule else None,
+        scheduled=schedule is not None,
+    )
+
+
+def sync_task_finished(*, task_id: str) -> bool:
+    """Whether the django-q2 worker has finished the task (its result is stored then)."""
+    return fetch(task_id) is not None
+
+
+def sync_lock_held() -> bool:
+    """Whether some session holds the sync's advisory lock, read from pg_locks without taking it.
+
+    A bigint advisory key shows up split in two: high half in classid, low half in objid."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT EXISTS (
+                SELECT 1 FROM pg_locks
+                WHERE locktype = 'advisory' AND granted AND objsubid = 1
+                  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                  AND classid::bigint = %s AND objid::bigint = %s
+            )
+            """,
+            [SYNC_LOCK_KEY >> 32, SYNC_LOCK_KEY & 0xFFFF_FFFF],
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0])

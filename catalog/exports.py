@@ -1,0 +1,197 @@
+"""CSV twins of the list endpoints: same filters, every matching row, streamed."""
+
+import csv
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from django.http import HttpRequest, StreamingHttpResponse
+from ninja import Query, Router
+
+from catalog import selectors
+from catalog.api import ArtistFilters, NoveltyFilters, SnapshotChoice
+from catalog.api import _snapshot as snapshot_for
+from catalog.models import Snapshot
+from catalog.schemas import ErrorOut
+
+router = Router(tags=["exports"])
+
+# Rows are read a page at a time: each page costs the selector's fixed number of queries.
+EXPORT_PAGE_SIZE = 200
+LIST_SEPARATOR = "; "
+
+RELEASE_COLUMNS = [
+    "rank",
+    "id",
+    "name",
+    "album_type",
+    "release_date",
+    "release_date_precision",
+    "total_tracks",
+    "label",
+    "popularity",
+    "first_seen_at",
+    "artists",
+    "artist_ids",
+    "spotify_url",
+    "image",
+]
+ARTIST_COLUMNS = [
+    "id",
+    "name",
+    "genres",
+    "popularity",
+    "followers",
+    "latest_release_date",
+    "release_count",
+    "releases",
+    "release_ids",
+    "spotify_url",
+    "image",
+]
+
+CSV_RESPONSE = {
+    200: {
+        "description": "A CSV file (UTF-8, header row, RFC 4180 quoting).",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}
+
+
+class _Line:
+    """csv.writer wants a file; this one hands back each line instead of storing it."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_lines(columns: list[str], rows: Iterable[list[Any]]) -> Iterator[str]:
+    writer = csv.writer(_Line())
+    yield writer.writerow(columns)
+    for row in rows:
+        yield writer.writerow(["" if value is None else value for value in row])
+
+
+def _csv_response(
+    *, filename: str, columns: list[str], rows: Iterable[list[Any]]
+) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        (line.encode() for line in _csv_lines(columns, rows)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _pages(fetch: Callable[[int, int], selectors.Page]) -> Iterator[dict[str, Any]]:
+    offset = 0
+    while True:
+        page = fetch(EXPORT_PAGE_SIZE, offset)
+        yield from page.items
+        offset += EXPORT_PAGE_SIZE
+        if len(page.items) < EXPORT_PAGE_SIZE:
+            return
+
+
+def _filename(kind: str, snapshot: Snapshot | None) -> str:
+    return f"{kind}-{snapshot.date.isoformat()}.csv" if snapshot else f"{kind}.csv"
+
+
+def _joined(values: Iterable[Any]) -> str:
+    return LIST_SEPARATOR.join(str(value) for value in values)
+
+
+@router.get(
+    "/releases.csv",
+    response={404: ErrorOut},
+    summary="A day's new releases as CSV (the filters of /api/releases/)",
+    openapi_extra={"responses": CSV_RESPONSE},
+)
+def release_csv(
+    request: HttpRequest, choice: Query[SnapshotChoice], novelty: Query[NoveltyFilters]
+) -> StreamingHttpResponse:
+    snapshot = snapshot_for(choice)
+    rows: Iterable[dict[str, Any]] = ()
+    if snapshot is not None:
+        rows = _pages(
+            lambda limit, offset: selectors.release_list(
+                snapshot=snapshot,
+                limit=limit,
+                offset=offset,
+                filters=novelty.release_filters(album_type=choice.album_type),
+            )
+        )
+    return _csv_response(
+        filename=_filename("releases", snapshot),
+        columns=RELEASE_COLUMNS,
+        rows=(
+            [
+                release["rank"],
+                release["id"],
+                release["name"],
+                release["album_type"],
+                release["release_date"],
+                release["release_date_precision"],
+                release["total_tracks"],
+                release["label"],
+                release["popularity"],
+                release["first_seen_at"].isoformat(),
+                _joined(artist["name"] for artist in release["artists"]),
+                _joined(artist["id"] for artist in release["artists"]),
+                release["spotify_url"],
+                release["image"],
+            ]
+            for release in rows
+        ),
+    )
+
+
+@router.get(
+    "/artists.csv",
+    response={404: ErrorOut},
+    summary="Artists of a day's new releases as CSV (the filters of /api/artists/)",
+    openapi_extra={"responses": CSV_RESPONSE},
+)
+def artist_csv(
+    request: HttpRequest,
+    choice: Query[SnapshotChoice],
+    filters: Query[ArtistFilters],
+    novelty: Query[NoveltyFilters],
+) -> StreamingHttpResponse:
+    snapshot = snapshot_for(choice)
+    rows: Iterable[dict[str, Any]] = ()
+    if snapshot is not None:
+        rows = _pages(
+            lambda limit, offset: selectors.artist_list(
+                snapshot=snapshot,
+                limit=limit,
+                offset=offset,
+                q=filters.q,
+                genre=filters.genre,
+                releases=novelty.release_filters(
+                    album_type=choice.album_type,
+                    released_after=filters.released_after,
+                    released_before=filters.released_before,
+                ),
+                ordering=filters.ordering,
+            )
+        )
+    return _csv_response(
+        filename=_filename("artists", snapshot),
+        columns=ARTIST_COLUMNS,
+        rows=(
+            [
+                artist["id"],
+                artist["name"],
+                _joined(artist["genres"]),
+                artist["popularity"],
+                artist["followers"],
+                artist["latest_release_date"],
+                len(artist["releases"]),
+                _joined(release["name"] for release in artist["releases"]),
+                _joined(release["id"] for release in artist["releases"]),
+                artist["spotify_url"],
+                artist["image"],
+            ]
+            for artist in rows
+        ),
+    )

@@ -1,0 +1,99 @@
+"""Writes around the sync's scheduling: the recurring django-q2 schedule, "Refresh now", and
+closing runs that a killed worker left `running`."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django_q.models import Schedule
+from django_q.tasks import async_task
+
+from catalog.dashboard_selectors import SYNC_SCHEDULE_NAME, sync_lock_held
+from catalog.models import SyncRun
+
+SYNC_TASK = "catalog.tasks.sync_new_releases"
+# Serialises concurrent `ensure_sync_schedule` runs (say, web and worker starting together).
+SCHEDULE_LOCK_KEY = 0x5EC7_5C4E
+INTERRUPTED_ERROR = "Interrupted: the worker stopped before this sync finished"
+
+
+class ScheduleChange(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    # Exactly one is set: the run already in progress, or the task just enqueued.
+    running: SyncRun | None = None
+    task_id: str | None = None
+
+
+def sync_schedule_ensure(*, minutes: int | None = None) -> tuple[Schedule, ScheduleChange]:
+    """Makes the one `sync-new-releases` schedule match the settings; safe to run any number of
+    times, concurrently too. A shorter interval brings the next run forward."""
+    minutes = minutes if minutes is not None else settings.SYNC_INTERVAL_MINUTES
+    if not 1 <= minutes <= 32767:
+        raise ValueError(f"The sync interval must be 1 to 32767 minutes, not {minutes}")
+    wanted = {
+        "func": SYNC_TASK,
+        "schedule_type": Schedule.MINUTES,
+        "minutes": minutes,
+        "repeats": -1,
+        "args": None,
+        "kwargs": None,
+    }
+    now = timezone.now()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SCHEDULE_LOCK_KEY])
+        schedules = list(Schedule.objects.filter(name=SYNC_SCHEDULE_NAME).order_by("pk"))
+        if not schedules:
+            # The first run is due at once, so a fresh deploy has data without waiting an hour.
+            created = Schedule.objects.create(name=SYNC_SCHEDULE_NAME, next_run=now, **wanted)
+            return created, ScheduleChange.CREATED
+        schedule, *duplicates = schedules
+        for duplicate in duplicates:
+            duplicate.delete()
+        if not duplicates and all(getattr(schedule, k) == v for k, v in wanted.items()):
+            return schedule, ScheduleChange.UNCHANGED
+        for field, value in wanted.items():
+            setattr(schedule, field, value)
+        soonest = now + timedelta(minutes=minutes)
+        if schedule.next_run is None or schedule.next_run > soonest:
+            schedule.next_run = soonest
+        schedule.save()
+        return schedule, ScheduleChange.UPDATED
+
+
+def sync_refresh_request() -> RefreshOutcome:
+    """ "Refresh now": shows the sync in progress if there is one, else enqueues one."""
+    sync_runs_interrupted_close()
+    running = SyncRun.objects.filter(status=SyncRun.Status.RUNNING).order_by("-pk").first()
+    if running is not None:
+        return RefreshOutcome(running=running)
+    task_id = async_task(SYNC_TASK, trigger=SyncRun.Trigger.MANUAL.value, task_name="Refresh now")
+    return RefreshOutcome(task_id=str(task_id))
+
+
+def sync_runs_interrupted_close() -> int:
+    """Marks failed the runs left `running` by a worker that died (django-q2's timeout kills it).
+
+    Only the advisory lock's holder can be running, and it is the newest run: any other running
+    row is stale. The update re-checks the status, so a run that finishes meanwhile is untouched.
+    """
+    running = list(
+        SyncRun.objects.filter(status=SyncRun.Status.RUNNING)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+    )
+    stale = running[1:] if running and sync_lock_held() else running
+    if not stale:
+        return 0
+    return SyncRun.objects.filter(pk__in=stale, status=SyncRun.Status.RUNNING).update(
+        status=SyncRun.Status.FAILED, finished_at=timezone.now(), error=INTERRUPTED_ERROR
+    )

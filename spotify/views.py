@@ -1,0 +1,135 @@
+"""Connect Spotify: the OAuth Authorization Code flow, disconnecting, and demo mode's consent page."""
+
+import io
+import logging
+import secrets
+import sys
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from spotify import services
+from spotify.client import accounts_client
+from spotify.conf import is_demo_mode
+from spotify.demo import demo_app
+from spotify.errors import InvalidGrantError, SpotifyError
+
+logger = logging.getLogger(__name__)
+
+STATE_SESSION_KEY = "spotify_oauth_state"
+
+View = Callable[[HttpRequest], HttpResponse]
+
+
+def staff_required(view: View) -> View:
+    """Anonymous visitors are sent to log in; signed-in users who are not staff get 403."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not request.user.is_staff:
+            raise PermissionDenied
+        return view(request)
+
+    return wrapper
+
+
+@require_GET
+@staff_required
+def login(request: HttpRequest) -> HttpResponse:
+    state = secrets.token_urlsafe()
+    request.session[STATE_SESSION_KEY] = state
+    return HttpResponseRedirect(accounts_client().authorize_url(state=state))
+
+
+@require_GET
+@staff_required
+def callback(request: HttpRequest) -> HttpResponse:
+    # Popped whatever happens next: a state is good for one callback only.
+    expected = request.session.pop(STATE_SESSION_KEY, None)
+    state = request.GET.get("state", "")
+    if not (expected and state and secrets.compare_digest(expected, state)):
+        logger.warning("Rejected a Spotify callback with a missing, unknown or spent state")
+        return render(request, "spotify/state_invalid.html", status=400)
+    if error := request.GET.get("error"):
+        if error == "access_denied":
+            messages.info(request, "Spotify was not connected: access was not granted.")
+        else:
+            messages.error(request, f"Spotify could not connect the account ({error[:100]}).")
+        return redirect("dashboard")
+    code = request.GET.get("code", "")
+    if not code:
+        return render(request, "spotify/state_invalid.html", status=400)
+    try:
+        connection = services.connection_connect(code=code)
+    except InvalidGrantError:
+        messages.error(
+            request, "Spotify refused the sign-in code (already used or expired): connect again."
+        )
+        return redirect("dashboard")
+    except SpotifyError as error:
+        logger.warning("Connecting Spotify failed: %s", error)
+        messages.error(request, f"Spotify could not be connected: {error}")
+        return redirect("dashboard")
+    name = connection.display_name or connection.account_id
+    messages.success(request, f"Connected to Spotify as {name}.")
+    return redirect("dashboard")
+
+
+@require_POST
+@staff_required
+def logout(request: HttpRequest) -> HttpResponse:
+    if services.connection_delete():
+        messages.success(request, "Spotify was disconnected; the sync now uses the app token.")
+    else:
+        messages.info(request, "Spotify was not connected.")
+    return redirect("dashboard")
+
+
+@csrf_exempt  # the fake's own consent form posts back here, as Spotify's page does on its site
+def demo_authorize(request: HttpRequest) -> HttpResponse:
+    """Demo mode's consent page: the in-process fake Spotify's `/authorize`, served on our site."""
+    if not is_demo_mode():
+        raise Http404
+    body = request.body
+    environ = {
+        "REQUEST_METHOD": request.method or "GET",
+        "SCRIPT_NAME": request.path.removesuffix("/authorize"),
+        "PATH_INFO": "/authorize",
+        "QUERY_STRING": request.META.get("QUERY_STRING", ""),
+        "CONTENT_TYPE": request.META.get("CONTENT_TYPE", ""),
+        "CONTENT_LENGTH": str(len(body)),
+        "SERVER_NAME": request.get_host().partition(":")[0],
+        "SERVER_PORT": request.get_port(),
+        "HTTP_HOST": request.get_host(),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": request.scheme,
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    started: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: object = None
+    ) -> Callable[[bytes], object]:
+        started.append((status, headers))
+        return lambda data: None
+
+    content = b"".join(demo_app()(environ, start_response))
+    status, headers = started[0]
+    response = HttpResponse(content, status=int(status.split()[0]))
+    for name, value in headers:
+        if name.lower() != "content-length":
+            response[name] = value
+    return response

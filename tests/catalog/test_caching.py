@@ -1,0 +1,145 @@
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django.utils.http import http_date
+
+from catalog.caching import data_version_forget
+from catalog.models import Snapshot
+from tests.factories import ArtistFactory, ReleaseFactory, credit, snapshot_with
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def synced():
+    release = ReleaseFactory.create()
+    credit(release, ArtistFactory.create(name="Björk"))
+    return snapshot_with([release])
+
+
+def test_catalog_answers_carry_etag_last_modified_and_cache_control(client, synced):
+    response = client.get("/api/artists/?limit=5")
+    assert response.status_code == 200
+    assert response["ETag"].startswith('"')
+    assert response["Last-Modified"] == http_date(int(synced.fetched_at.timestamp()))
+    assert response["Cache-Control"] == "public, max-age=60"
+
+
+def test_max_age_is_a_setting(client, synced, settings):
+    settings.API_CACHE_MAX_AGE = 5
+    assert client.get("/api/releases/")["Cache-Control"] == "public, max-age=5"
+
+
+def test_the_etag_follows_the_normalised_query(client, synced):
+    one = client.get("/api/artists/?limit=5&offset=0")["ETag"]
+    same = client.get("/api/artists/?offset=0&limit=5")["ETag"]
+    other = client.get("/api/artists/?limit=6")["ETag"]
+    assert one == same
+    assert one != other
+
+
+def test_if_none_match_gives_304_without_any_query(client, synced):
+    etag = client.get("/api/artists/")["ETag"]
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/artists/", headers={"If-None-Match": etag})
+    assert response.status_code == 304
+    assert response.content == b""
+    assert response["ETag"] == etag
+    assert len(queries) == 0
+
+
+def test_if_modified_since_gives_304_without_any_query(client, synced):
+    last_modified = client.get("/api/snapshots/")["Last-Modified"]
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/snapshots/", headers={"If-Modified-Since": last_modified})
+    assert response.status_code == 304
+    assert len(queries) == 0
+    earlier = http_date(int((synced.fetched_at - timedelta(hours=1)).timestamp()))
+    assert client.get("/api/snapshots/", headers={"If-Modified-Since": earlier}).status_code == 200
+
+
+def test_a_cached_answer_makes_no_query_and_has_the_same_bytes(client, synced):
+    first = client.get("/api/artists/?limit=10")
+    with CaptureQueriesContext(connection) as queries:
+        second = client.get("/api/artists/?limit=10")
+    assert len(queries) == 0
+    assert second.content == first.content
+    assert second["Content-Type"] == "application/json; charset=utf-8"
+
+
+@pytest.mark.parametrize("path", ["/api/artists/?limit={n}", "/api/releases/?limit={n}"])
+def test_an_uncached_answer_makes_at_most_3_queries_whatever_the_page_size(client, path):
+    releases = []
+    for _ in range(40):
+        release = ReleaseFactory.create()
+        credit(release, ArtistFactory.create(), ArtistFactory.create())
+        releases.append(release)
+    snapshot_with(releases)
+    client.get("/api/snapshots/")  # the data version: one query per few seconds, not per request
+    counts = []
+    for limit in (1, 40):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(path.format(n=limit)).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 3
+
+
+def test_the_cache_can_be_switched_off(client, synced, settings):
+    settings.API_RESPONSE_CACHE = False
+    client.get("/api/artists/")
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/artists/")
+    assert response.status_code == 200
+    assert len(queries) > 0
+    assert "ETag" in response  # conditional requests still work
+
+
+def test_a_committed_sync_changes_the_version_and_so_the_answer(client, synced):
+    before = client.get("/api/artists/")
+    newer = ReleaseFactory.create()
+    credit(newer, ArtistFactory.create(name="Newer"))
+    Snapshot.objects.filter(pk=synced.pk).update(fetched_at=timezone.now() + timedelta(seconds=1))
+    synced.entries.create(release=newer, rank=2)
+    assert client.get("/api/artists/").content == before.content  # version still cached
+    data_version_forget()  # what the sync does on commit
+    after = client.get("/api/artists/")
+    assert after["ETag"] != before["ETag"]
+    assert "Newer" in [item["name"] for item in after.json()["items"]]
+    stale = client.get("/api/artists/", headers={"If-None-Match": before["ETag"]})
+    assert stale.status_code == 200
+
+
+def test_errors_are_not_cached(client, synced, monkeypatch):
+    assert client.get("/api/artists/nope/").status_code == 404
+    assert "ETag" not in client.get("/api/artists/nope/")
+    ArtistFactory.create(spotify_id="nope")
+    assert client.get("/api/artists/nope/").status_code == 200
+    assert client.get("/api/artists/?limit=0").status_code == 422
+    assert "Cache-Control" not in client.get("/api/artists/?limit=0")
+
+
+def test_other_methods_and_non_catalog_paths_are_not_cached(client, synced):
+    response = client.post("/api/artists/")
+    assert response.status_code == 405
+    assert "ETag" not in response
+    assert "ETag" not in client.get("/api/openapi.json")
+    assert "ETag" not in client.get("/api/nothing-here/")
+
+
+def test_the_sync_forgets_the_version_when_it_commits(spotify_mock, client, django_capture_on_commit_callbacks):
+    from catalog.models import SyncRun
+    from catalog.services import sync_run_execute
+    from tests.conftest import artists_route, new_release_pages, release_items, token_route
+
+    token_route(spotify_mock)
+    items = release_items(3)
+    new_release_pages(spotify_mock, items)
+    artists_route(spotify_mock, items)
+    assert client.get("/api/releases/").json()["count"] == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        run = sync_run_execute(trigger=SyncRun.Trigger.CLI)
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert client.get("/api/releases/").json()["count"] == 3

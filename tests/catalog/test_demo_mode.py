@@ -1,0 +1,61 @@
+"""Demo mode end to end: no client id -> the bundled fake Spotify, in process, visibly so."""
+
+from base64 import b64decode
+
+import pytest
+from django.core.management import call_command
+
+from catalog.models import Snapshot, SyncRun
+from spotify.conf import DEMO_CLIENT_ID, spotify_settings
+from tests.conftest import API, artists_route, new_release_pages, release_items, token_route
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo_mode(settings):
+    settings.SPOTIFY_CLIENT_ID = ""
+    settings.SPOTIFY_CLIENT_SECRET = ""
+
+
+def test_sync_and_api_without_credentials_serve_the_demo(demo_mode, client, spotify_mock):
+    # spotify_mock refuses any real network call: the fake must be answering in process.
+    call_command("sync_releases")
+
+    run = SyncRun.objects.get()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert run.release_count == 100
+    body = client.get("/api/artists/", {"limit": 200}).json()
+    assert body["snapshot"]["source"] == "demo"
+    assert body["count"] == run.artist_count
+    assert 50 <= body["count"] <= 100
+    assert len(body["items"]) == body["count"]
+    assert all(artist["releases"] for artist in body["items"])
+    assert not spotify_mock.calls
+    assert client.get("/api/health/").json()["spotify_mode"] == "demo"
+
+
+def test_demo_is_never_used_when_a_client_id_is_set(settings, spotify_mock):
+    settings.SPOTIFY_CLIENT_ID = "real-client-id"
+    settings.SPOTIFY_CLIENT_SECRET = ""  # a half-configured app fails; it does not become a demo
+
+    conf = spotify_settings()
+
+    assert conf.demo is False
+    assert conf.client_id == "real-client-id"
+    assert conf.api_base_url == API
+
+
+def test_with_credentials_the_sync_calls_the_configured_spotify(client, spotify_mock):
+    token_route(spotify_mock)
+    new_release_pages(spotify_mock, release_items(3))
+    artists_route(spotify_mock)
+
+    call_command("sync_releases")
+
+    assert Snapshot.objects.get().source == Snapshot.Source.NEW_RELEASES
+    assert spotify_mock.calls
+    token_call = next(call for call in spotify_mock.calls if call.request.url.path == "/api/token")
+    credentials = b64decode(token_call.request.headers["Authorization"].split()[1]).decode()
+    assert credentials.split(":")[0] == "test-client-id" != DEMO_CLIENT_ID
+    assert client.get("/api/artists/").json()["snapshot"]["source"] == "new-releases"

@@ -1,0 +1,116 @@
+import csv
+import io
+from datetime import date
+
+import pytest
+from django.http import StreamingHttpResponse
+
+from catalog import exports
+from tests.factories import ArtistFactory, ReleaseFactory, credit, snapshot_with
+
+pytestmark = pytest.mark.django_db
+
+TRICKY_NAMES = [
+    'Earth, Wind & Fire "Live", 1979',
+    "坂本龍一",
+    "Мумий Тролль",
+    "محمد عبده",
+    "Sigur Rós; 'Ágætis byrjun'\nRemastered",
+]
+
+
+def _rows(response) -> list[dict[str, str]]:
+    assert isinstance(response, StreamingHttpResponse)
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    text = response.getvalue().decode("utf-8")
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def _catalog():
+    releases = []
+    for index, name in enumerate(TRICKY_NAMES):
+        artist = ArtistFactory.create(name=name, genres=["k-pop", "art, pop"])
+        release = ReleaseFactory.create(
+            name=f"{name} (album)",
+            album_type="single" if index % 2 else "album",
+            release_date=f"2026-11-{10 + index}",
+            release_date_sort=date(2026, 11, 10 + index),
+            label='Label, "Quoted"',
+        )
+        credit(release, artist)
+        releases.append(release)
+    return releases, snapshot_with(releases)
+
+
+def test_releases_csv_round_trips_commas_quotes_and_scripts(client):
+    releases, snapshot = _catalog()
+
+    response = client.get("/api/releases.csv")
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="releases-{snapshot.date.isoformat()}.csv"'
+    )
+    rows = _rows(response)
+    assert list(rows[0]) == exports.RELEASE_COLUMNS
+    assert [row["name"] for row in rows] == [f"{name} (album)" for name in TRICKY_NAMES]
+    assert [row["artists"] for row in rows] == TRICKY_NAMES
+    assert [row["rank"] for row in rows] == ["1", "2", "3", "4", "5"]
+    assert rows[0]["label"] == 'Label, "Quoted"'
+    assert rows[0]["id"] == releases[0].spotify_id
+    assert rows[0]["popularity"] == ""  # unknown stays empty, not "None"
+
+
+def test_releases_csv_takes_the_json_filters(client):
+    _catalog()
+    json_ids = [
+        item["id"] for item in client.get("/api/releases/?album_type=single").json()["items"]
+    ]
+    csv_ids = [row["id"] for row in _rows(client.get("/api/releases.csv?album_type=single"))]
+    assert csv_ids == json_ids
+    assert len(csv_ids) == 2
+
+
+def test_artists_csv_round_trips_and_matches_the_json_filters(client):
+    _catalog()
+
+    rows = _rows(client.get("/api/artists.csv?ordering=name"))
+
+    assert list(rows[0]) == exports.ARTIST_COLUMNS
+    assert sorted(row["name"] for row in rows) == sorted(TRICKY_NAMES)
+    assert all(row["genres"] == "k-pop; art, pop" for row in rows)
+    query = {"ordering": "name", "q": "тролль"}
+    json_names = [item["name"] for item in client.get("/api/artists/", query).json()["items"]]
+    csv_names = [row["name"] for row in _rows(client.get("/api/artists.csv", query))]
+    assert json_names == ["Мумий Тролль"]
+    assert csv_names == json_names
+
+
+def test_exports_stream_every_row_past_one_page(client, monkeypatch):
+    monkeypatch.setattr(exports, "EXPORT_PAGE_SIZE", 2)
+    _catalog()
+    assert len(_rows(client.get("/api/releases.csv"))) == 5
+    assert len(_rows(client.get("/api/artists.csv"))) == 5
+
+
+def test_before_any_sync_the_csv_has_only_its_header(client):
+    response = client.get("/api/releases.csv")
+    text = response.getvalue().decode()
+    assert text == ",".join(exports.RELEASE_COLUMNS) + "\r\n"
+
+
+def test_errors_stay_json(client):
+    missing = client.get("/api/releases.csv?date=2001-01-01")
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "No snapshot for 2001-01-01"}
+    invalid = client.get("/api/artists.csv?ordering=nonsense")
+    assert invalid.status_code == 422
+    assert invalid.json()["detail"].startswith("Invalid request")
+
+
+def test_openapi_documents_the_csv_endpoints(client):
+    paths = client.get("/api/openapi.json").json()["paths"]
+    operation = paths["/api/artists.csv"]["get"]
+    assert "text/csv" in operation["responses"]["200"]["content"]
+    names = {parameter["name"] for parameter in operation["parameters"]}
+    assert {"date", "album_type", "q", "genre", "ordering"} <= names

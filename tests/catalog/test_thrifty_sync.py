@@ -1,0 +1,92 @@
+"""Spotify calls per sync, counted by the HTTP fake: pages, artist batches, album batches, and no
+token request while the token is valid."""
+
+from math import ceil
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from catalog.models import Artist, Release, SyncRun, Track
+from catalog.services import sync_run_execute
+from spotify.fake import FakeConfig, FakeSpotify
+from spotify.fake.server import serve_in_thread
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TOKEN = "POST /api/token client_credentials"
+
+
+@pytest.fixture
+def fake_spotify(settings):
+    def serve(releases: int, **config):
+        app = FakeSpotify(FakeConfig(release_count=releases, **config))
+        server = serve_in_thread(app)
+        root = server.__enter__()
+        settings.SPOTIFY_ACCOUNTS_BASE_URL = root
+        settings.SPOTIFY_API_BASE_URL = f"{root}/v1"
+        settings.SPOTIFY_CLIENT_ID = "demo-client-id"
+        settings.SPOTIFY_CLIENT_SECRET = "demo-client-secret"
+        servers.append(server)
+        return app
+
+    servers: list = []
+    yield serve
+    for server in servers:
+        server.__exit__(None, None, None)
+
+
+def _sync() -> SyncRun:
+    run = sync_run_execute(trigger=SyncRun.Trigger.CLI)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    return run
+
+
+def _calls(stats: dict[str, int], endpoint: str) -> int:
+    return sum(count for key, count in stats.items() if key.startswith(endpoint))
+
+
+def test_calls_per_sync_are_pages_plus_batches_and_one_token(fake_spotify):
+    fake = fake_spotify(releases=130)
+
+    run = _sync()
+
+    stats = fake.stats()
+    releases, artists = Release.objects.count(), Artist.objects.count()
+    assert releases == 130
+    assert _calls(stats, "GET /v1/browse/new-releases") == ceil(130 / 50)
+    assert _calls(stats, "GET /v1/artists") == ceil(artists / 50)
+    assert _calls(stats, "GET /v1/albums") == ceil(130 / 20)
+    assert _calls(stats, "POST /api/token") == stats.get(TOKEN, 0) == 1
+    assert run.spotify_calls == ceil(130 / 50) + ceil(artists / 50) + ceil(130 / 20) + 1
+    assert not Release.objects.filter(tracks_fetched_at__isnull=True).exists()
+    assert Track.objects.count() >= 2 * releases  # the fake's releases have 2 to 12 tracks
+
+
+def test_a_resync_costs_only_the_pages(fake_spotify):
+    fake = fake_spotify(releases=70)
+    _sync()
+    fake.reset()
+
+    run = _sync()
+
+    assert fake.stats() == {"GET /v1/browse/new-releases": 2}
+    assert run.spotify_calls == 2
+
+
+def test_sql_statements_grow_with_spotify_calls_not_with_items(fake_spotify):
+    def measure(releases: int) -> tuple[int, int]:
+        Track.objects.all().delete()
+        Release.objects.all().delete()
+        Artist.objects.all().delete()
+        fake_spotify(releases=releases)
+        with CaptureQueriesContext(connection) as queries:
+            run = _sync()
+        assert Track.objects.count() > releases
+        return len(queries), run.spotify_calls
+
+    measure(1)  # the app token is obtained and stored once
+    small_sql, small_calls = measure(40)
+    large_sql, large_calls = measure(100)
+    # 2.5 times the releases and their tracks; at most one more statement per extra Spotify call.
+    assert large_sql - small_sql <= large_calls - small_calls

@@ -1,0 +1,461 @@
+"""The dashboard pages: what each visitor sees, htmx fragments versus full pages, and the
+"Refresh now" action's permissions, CSRF and single-flight."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.utils import timezone
+from django_q.models import OrmQ, Schedule
+
+from catalog.models import SyncRun
+from catalog.scheduling import INTERRUPTED_ERROR, sync_schedule_ensure
+from spotify.models import SpotifyConnection
+from tests.catalog.sync_support import sync_lock_held_elsewhere
+from tests.factories import ArtistFactory, ReleaseFactory, credit, snapshot_with
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def staff_client(client):
+    user = get_user_model().objects.create_user("staff", password="pw", is_staff=True)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def member_client(client):
+    user = get_user_model().objects.create_user("member", password="pw")
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def catalog():
+    """Three artists in today's snapshot: an album, a single, and an artist with both."""
+    nova = ArtistFactory.create(name="Nova Static", genres=["synthpop", "indie"])
+    beyonce = ArtistFactory.create(name="Beyoncé", genres=[])
+    orchard = ArtistFactory.create(name="Orchard Lane", genres=["folk"])
+    album = ReleaseFactory.create(
+        name="Glass Harbour", album_type="album", release_date_sort=date(2026, 11, 20)
+    )
+    single = ReleaseFactory.create(
+        name="Run Silent",
+        album_type="single",
+        release_date="2026-11",
+        release_date_precision="month",
+        release_date_sort=date(2026, 11, 1),
+    )
+    older = ReleaseFactory.create(
+        name="Paper Kites", album_type="single", release_date_sort=date(2026, 10, 2)
+    )
+    credit(album, nova)
+    credit(single, beyonce)
+    credit(older, orchard)
+    compilation = ReleaseFactory.create(
+        name="Lane Years", album_type="compilation", release_date_sort=date(2026, 9, 1)
+    )
+    credit(compilation, orchard)
+    snapshot_with([album, single, older, compilation])
+    return {"nova": nova, "beyonce": beyonce, "orchard": orchard, "album": album}
+
+
+def _names(response) -> list[str]:
+    return [card.artist.name for card in response.context["grid"].cards]
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def test_before_any_sync_the_dashboard_says_so(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "No releases yet" in html
+    assert "Not synced yet" in html
+
+
+def test_anonymous_visitor_sees_artists_and_no_action_buttons(client, catalog):
+    response = client.get("/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert _names(response) == ["Nova Static", "Beyoncé", "Orchard Lane"]
+    assert "Glass Harbour" in html
+    assert "20 Nov 2026" in html
+    assert "Nov 2026" in html  # month precision shown as such
+    assert "synthpop" in html
+    assert catalog["nova"].spotify_url in html
+    assert "Refresh now" not in html
+    assert "Connect Spotify" not in html
+    assert "Disconnect" not in html
+    assert "Staff sign in" in html
+
+
+def test_staff_sees_refresh_and_connect(staff_client, catalog):
+    html = staff_client.get("/").content.decode()
+    assert "Refresh now" in html
+    assert "Connect Spotify" in html
+    assert 'href="/auth/login/"' in html
+    assert "Disconnect" not in html
+
+
+def test_staff_with_a_connection_sees_disconnect_and_the_account(staff_client):
+    SpotifyConnection.objects.create(account_id="wizzler", display_name="Wiz Zler")
+    html = staff_client.get("/").content.decode()
+    assert "Connected as Wiz Zler" in html
+    assert "Disconnect" in html
+    assert 'action="/auth/logout/"' in html
+    assert "Connect Spotify" not in html
+
+
+@pytest.mark.parametrize(
+    ("client_id", "connection", "label"),
+    [
+        ("test-client-id", None, "App token"),
+        ("", None, "Demo data"),
+        ("test-client-id", {"needs_reconnect": True}, "Reconnect needed"),
+        ("test-client-id", {}, "Connected as Wiz Zler"),
+    ],
+)
+def test_header_shows_the_connection_state(client, settings, client_id, connection, label):
+    settings.SPOTIFY_CLIENT_ID = client_id
+    if connection is not None:
+        SpotifyConnection.objects.create(
+            account_id="wizzler", display_name="Wiz Zler", **connection
+        )
+    html = client.get("/").content.decode()
+    header = html.split('data-testid="connection-state"', 1)[1].split("</p>", 1)[0]
+    assert label in header
+
+
+def test_demo_banner_only_in_demo_mode(client, settings, catalog):
+    assert "Demo mode" not in client.get("/").content.decode()
+    settings.SPOTIFY_CLIENT_ID = ""
+    assert "Demo mode" in client.get("/").content.decode()
+    url = f"/artists/{catalog['nova'].spotify_id}/"
+    assert "Demo mode" in client.get(url).content.decode()
+
+
+def test_htmx_is_served_locally_never_from_a_cdn(client):
+    html = client.get("/").content.decode()
+    assert '<script src="/static/django_htmx/htmx-2.min.js' in html
+    assert "unpkg" not in html
+    assert "cdn" not in html.lower()
+    assert client.get("/static/django_htmx/htmx-2.min.js").status_code == 200
+    assert client.get("/static/css/app.css").status_code == 200
+
+
+def test_search_matches_artist_or_release_names_case_insensitively(client, catalog):
+    assert _names(client.get("/", {"q": "nova"})) == ["Nova Static"]
+    assert _names(client.get("/", {"q": "HARBOUR"})) == ["Nova Static"]
+    assert _names(client.get("/", {"q": "beyoncé"})) == ["Beyoncé"]
+    response = client.get("/", {"q": "nothing like this"})
+    assert _names(response) == []
+    assert "No artists match" in response.content.decode()
+
+
+def test_type_filter_keeps_artists_with_such_a_release_and_shows_it(client, catalog):
+    response = client.get("/", {"type": "compilation"})
+    assert _names(response) == ["Orchard Lane"]
+    assert response.context["grid"].cards[0].latest.name == "Lane Years"
+    assert _names(client.get("/", {"type": "single"})) == ["Beyoncé", "Orchard Lane"]
+    # An unknown type is ignored rather than matching nothing.
+    assert len(_names(client.get("/", {"type": "podcast"}))) == 3
+
+
+def test_pagination_pages_through_every_artist(client):
+    releases = []
+    for index in range(30):
+        release = ReleaseFactory.create(release_date_sort=date(2026, 1, 1) + timedelta(index))
+        credit(release, ArtistFactory.create())
+        releases.append(release)
+    snapshot_with(releases)
+    first = client.get("/", {"q": "Artist"})
+    second = client.get("/", {"q": "Artist", "page": 2})
+    assert len(_names(first)) == 24
+    assert len(_names(second)) == 6
+    assert set(_names(first)).isdisjoint(_names(second))
+    assert 'href="?q=Artist&amp;page=2"' in first.content.decode()
+    # A page past the end shows the last page, not an error.
+    assert _names(client.get("/", {"q": "Artist", "page": 99})) == _names(second)
+
+
+def test_dashboard_query_count_does_not_grow_with_the_page(client, django_assert_max_num_queries):
+    releases = []
+    for _ in range(24):
+        release = ReleaseFactory.create()
+        credit(release, ArtistFactory.create())
+        releases.append(release)
+    snapshot_with(releases)
+    with django_assert_max_num_queries(12):
+        response = client.get("/")
+    assert len(_names(response)) == 24
+
+
+def test_htmx_search_gets_only_the_results_fragment(client, catalog):
+    full = client.get("/", {"q": "nova"})
+    fragment = client.get("/", {"q": "nova"}, headers=HTMX)
+    assert full.content.decode().lstrip().startswith("<!doctype html>")
+    body = fragment.content.decode()
+    assert body.lstrip().startswith('<div id="artist-results"')
+    assert "<html" not in body
+    assert "Nova Static" in body
+    assert "Beyoncé" not in body
+    assert "HX-Request" in fragment["Vary"]
+    assert "HX-Request" in full["Vary"]
+
+
+def test_htmx_history_restore_gets_the_full_page(client, catalog):
+    response = client.get(
+        "/", {"q": "nova"}, headers={**HTMX, "HX-History-Restore-Request": "true"}
+    )
+    assert response.content.decode().lstrip().startswith("<!doctype html>")
+
+
+def test_artist_page_lists_every_release_we_know(client, catalog):
+    orchard = catalog["orchard"]
+    # A release outside the snapshot is still part of the artist's history.
+    old = ReleaseFactory.create(name="First Light", total_tracks=7, release_date_sort=None)
+    credit(old, orchard)
+    response = client.get(f"/artists/{orchard.spotify_id}/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert [r.name for r in response.context["releases"]] == [
+        "Paper Kites",
+        "Lane Years",
+        "First Light",
+    ]
+    assert "7 tracks" in html
+    assert old.spotify_url in html
+    assert "Refresh now" not in html
+
+
+def test_unknown_artist_is_404(client):
+    assert client.get("/artists/nope/").status_code == 404
+
+
+# --- the sync card ---------------------------------------------------------------------------
+
+
+def test_sync_card_shows_the_last_run_and_the_next_scheduled_one(client):
+    sync_schedule_ensure(minutes=60)
+    Schedule.objects.update(next_run=timezone.now() + timedelta(minutes=42, seconds=30))
+    SyncRun.objects.create(
+        trigger=SyncRun.Trigger.SCHEDULE,
+        status=SyncRun.Status.SUCCEEDED,
+        started_at=timezone.now() - timedelta(minutes=5),
+        finished_at=timezone.now() - timedelta(minutes=4),
+        release_count=100,
+        new_release_count=12,
+        artist_count=80,
+    )
+    html = client.get("/").content.decode()
+    assert "4\xa0minutes ago" in html
+    assert "Succeeded" in html
+    assert "Schedule" in html
+    assert "in 42\xa0minutes" in html
+    assert "100 <span" in html
+    assert "(12 new)" in html
+
+
+def test_a_failed_run_shows_its_error_in_plain_words_and_the_data_it_kept(client):
+    started = timezone.now() - timedelta(hours=2)
+    SyncRun.objects.create(
+        trigger=SyncRun.Trigger.SCHEDULE,
+        status=SyncRun.Status.SUCCEEDED,
+        started_at=started,
+        finished_at=started + timedelta(seconds=5),
+    )
+    SyncRun.objects.create(
+        trigger=SyncRun.Trigger.MANUAL,
+        status=SyncRun.Status.FAILED,
+        finished_at=timezone.now(),
+        error="Spotify is rate limiting us: try again in 30 minutes",
+    )
+    html = client.get("/").content.decode()
+    assert "The last sync failed:" in html
+    assert "Spotify is rate limiting us: try again in 30 minutes" in html
+    assert "The data shown is from the sync that finished 1\xa0hour" in html
+
+
+def test_skipped_runs_are_not_shown_as_the_last_sync(client):
+    SyncRun.objects.create(
+        trigger=SyncRun.Trigger.SCHEDULE,
+        status=SyncRun.Status.SUCCEEDED,
+        started_at=timezone.now() - timedelta(hours=1),
+        finished_at=timezone.now() - timedelta(hours=1),
+    )
+    SyncRun.objects.create(
+        trigger=SyncRun.Trigger.MANUAL,
+        status=SyncRun.Status.SKIPPED,
+        finished_at=timezone.now(),
+        error="Another sync is already running",
+    )
+    html = client.get("/").content.decode()
+    assert "1\xa0hour ago" in html
+    assert "Skipped" not in html
+
+
+def test_sync_card_without_htmx_redirects_to_the_dashboard(client):
+    response = client.get("/sync/")
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+
+
+def test_a_running_sync_is_polled_and_the_end_triggers_the_grid_refresh(client):
+    run = SyncRun.objects.create(trigger=SyncRun.Trigger.SCHEDULE)
+    with sync_lock_held_elsewhere():
+        polling = client.get("/sync/?watch=1", headers=HTMX)
+        body = polling.content.decode()
+        assert 'hx-trigger="every 1s"' in body
+        assert "Syncing now" in body
+        assert "HX-Trigger" not in polling.headers
+    run.status = SyncRun.Status.SUCCEEDED
+    run.finished_at = timezone.now()
+    run.save()
+    done = client.get("/sync/?watch=1", headers=HTMX)
+    assert "every 1s" not in done.content.decode()
+    assert done["HX-Trigger"] == '{"catalog-updated": {}}'
+
+
+def test_the_grid_listens_for_the_end_of_a_sync(client, catalog):
+    html = client.get("/", {"q": "nova"}).content.decode()
+    assert 'hx-trigger="catalog-updated from:body"' in html
+    assert 'hx-get="/?q=nova"' in html
+
+
+def test_a_finished_card_that_was_not_watching_triggers_nothing(client):
+    response = client.get("/sync/", headers=HTMX)
+    assert "HX-Trigger" not in response.headers
+
+
+def test_a_running_row_left_by_a_dead_worker_is_not_shown_as_in_progress(client):
+    SyncRun.objects.create(trigger=SyncRun.Trigger.SCHEDULE)  # nobody holds the lock
+    body = client.get("/sync/", headers=HTMX).content.decode()
+    assert "Syncing now" not in body
+    assert "every 1s" not in body
+
+
+# --- "Refresh now" ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tasks_inline(monkeypatch):
+    """django-q2 runs tasks in the calling thread, as its `sync` option does."""
+    monkeypatch.setattr("django_q.conf.Conf.SYNC", True)
+
+
+@pytest.fixture
+def recorded_tasks(monkeypatch):
+    """Records what would be enqueued, without running it."""
+    calls: list[tuple[str, dict[str, object]]] = []
+
+    def record(func, *args, **kwargs):
+        calls.append((func, kwargs))
+        return "0" * 32
+
+    monkeypatch.setattr("catalog.scheduling.async_task", record)
+    return calls
+
+
+def test_anonymous_post_is_forbidden(client, recorded_tasks):
+    assert client.post("/sync/refresh/").status_code == 403
+    assert recorded_tasks == []
+
+
+def test_non_staff_post_is_forbidden(member_client, recorded_tasks):
+    assert member_client.post("/sync/refresh/").status_code == 403
+    assert member_client.post("/sync/refresh/", headers=HTMX).status_code == 403
+    assert recorded_tasks == []
+
+
+def test_refresh_needs_a_post(staff_client, recorded_tasks):
+    assert staff_client.get("/sync/refresh/").status_code == 405
+    assert recorded_tasks == []
+
+
+def test_refresh_without_the_csrf_token_is_rejected(recorded_tasks):
+    user = get_user_model().objects.create_user("staff", password="pw", is_staff=True)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    assert client.post("/sync/refresh/").status_code == 403
+    assert recorded_tasks == []
+    # The page's own token (in the form, and in hx-headers for htmx) is accepted.
+    client.get("/")
+    token = client.cookies["csrftoken"].value
+    response = client.post("/sync/refresh/", HTTP_X_CSRFTOKEN=token, headers=HTMX)
+    assert response.status_code == 200
+    assert len(recorded_tasks) == 1
+
+
+def test_refresh_enqueues_a_manual_sync_task(staff_client):
+    response = staff_client.post("/sync/refresh/", headers=HTMX)
+    assert response.status_code == 200
+    (queued,) = OrmQ.objects.all()
+    assert queued.func() == "catalog.tasks.sync_new_releases"
+    assert queued.task["kwargs"] == {"trigger": "manual"}
+    body = response.content.decode()
+    # Nothing picked it up yet: the card says it is queued and keeps polling.
+    assert body.lstrip().startswith('<section id="sync-card"')
+    assert "Queued" in body
+    assert 'hx-trigger="every 1s"' in body
+    assert SyncRun.objects.count() == 0
+    # A reload still knows this browser is waiting for it.
+    assert "Queued" in staff_client.get("/").content.decode()
+
+
+def test_refresh_runs_the_sync_and_the_card_then_shows_its_result(
+    staff_client, tasks_inline, monkeypatch
+):
+    def sync_run_execute(*, trigger):
+        return SyncRun.objects.create(
+            trigger=trigger, status=SyncRun.Status.SUCCEEDED, finished_at=timezone.now()
+        )
+
+    monkeypatch.setattr("catalog.tasks.sync_run_execute", sync_run_execute)
+    response = staff_client.post("/sync/refresh/", headers=HTMX)
+    run = SyncRun.objects.get()
+    assert run.trigger == SyncRun.Trigger.MANUAL
+    body = response.content.decode()
+    assert "just now" in body
+    assert "Refresh now" in body
+    assert "Queued" not in body
+    assert "every 1s" not in body
+
+
+def test_refresh_without_javascript_redirects_with_a_message(staff_client, recorded_tasks):
+    response = staff_client.post("/sync/refresh/", follow=True)
+    assert response.redirect_chain == [("/", 302)]
+    assert "Sync started" in response.content.decode()
+    assert len(recorded_tasks) == 1
+
+
+def test_refresh_while_a_sync_runs_shows_that_run_and_enqueues_nothing(
+    staff_client, recorded_tasks
+):
+    running = SyncRun.objects.create(trigger=SyncRun.Trigger.SCHEDULE)
+    with sync_lock_held_elsewhere():
+        response = staff_client.post("/sync/refresh/", headers=HTMX)
+        body = response.content.decode()
+        assert "Syncing now" in body
+        assert "· Schedule" in body
+        assert 'hx-trigger="every 1s"' in body
+        followed = staff_client.post("/sync/refresh/", follow=True).content.decode()
+        assert "A sync is already running" in followed
+    assert recorded_tasks == []
+    assert list(SyncRun.objects.all()) == [running]
+
+
+def test_refresh_after_a_dead_worker_closes_its_run_and_starts_a_new_one(
+    staff_client, recorded_tasks
+):
+    stale = SyncRun.objects.create(trigger=SyncRun.Trigger.SCHEDULE)
+    staff_client.post("/sync/refresh/", headers=HTMX)
+    stale.refresh_from_db()
+    assert stale.status == SyncRun.Status.FAILED
+    assert stale.error == INTERRUPTED_ERROR
+    assert len(recorded_tasks) == 1

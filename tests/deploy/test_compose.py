@@ -1,0 +1,229 @@
+"""docker-compose.yml, the Dockerfile, the scripts they run and .env.example agree with each other
+and with the settings. The files are read as written (no Docker needed); when the docker client
+has the compose plugin, `docker compose config` must accept them and agree too."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+HEALTH_PATH = "/api/health/"
+# Read by the scripts, Docker or compose rather than by the settings.
+NOT_SETTINGS = {
+    "FAKE_SPOTIFY_CONFIG",  # spotify/fake/config.py
+    "DJANGO_SUPERUSER_USERNAME",  # ensure_superuser (make run)
+    "DJANGO_SUPERUSER_PASSWORD",
+    "DJANGO_SUPERUSER_EMAIL",
+    "RUN_HOST",  # scripts/run-local
+    "RUN_PORT",
+    "WEB_PUBLISH",  # docker-compose.yml
+    "WEB_CONCURRENCY",  # scripts/start-web
+    "GUNICORN_THREADS",
+    "GUNICORN_TIMEOUT_SECONDS",
+    "FORWARDED_ALLOW_IPS",
+}
+_INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)(?::?-([^}]*))?\}")
+
+
+def settings_variables() -> set[str]:
+    source = (ROOT / "project" / "settings.py").read_text()
+    return set(re.findall(r"\benv(?:\.\w+)?\(\s*\"([A-Z0-9_]+)\"", source))
+
+
+def env_example_variables() -> dict[str, str]:
+    values = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if match := re.match(r"^([A-Z0-9_]+)=(.*)$", line):
+            values[match.group(1)] = match.group(2)
+    return values
+
+
+def compose_as_written() -> dict[str, Any]:
+    """The compose file with `${VAR:-default}` resolved as with no environment and no .env."""
+    text = (ROOT / "docker-compose.yml").read_text()
+    text = _INTERPOLATION.sub(lambda match: match.group(2) or "", text).replace("$$", "$")
+    compose: dict[str, Any] = yaml.safe_load(text)
+    return compose
+
+
+def compose_variables() -> set[str]:
+    text = (ROOT / "docker-compose.yml").read_text()
+    return {name for name, _ in _INTERPOLATION.findall(text)}
+
+
+class Dockerfile:
+    def __init__(self, text: str) -> None:
+        self.text = re.sub(r"\\\n", " ", text)
+        self.lines = [line.strip() for line in self.text.splitlines() if line.strip()]
+
+    def instructions(self, name: str) -> list[str]:
+        return [
+            line.split(None, 1)[1]
+            for line in self.lines
+            if not line.startswith("#") and line.split(None, 1)[0].upper() == name
+        ]
+
+    def final_stage(self) -> "Dockerfile":
+        starts = [i for i, line in enumerate(self.lines) if line.upper().startswith("FROM ")]
+        return Dockerfile("\n".join(self.lines[starts[-1] :]))
+
+
+@pytest.fixture(scope="module")
+def dockerfile() -> Dockerfile:
+    return Dockerfile((ROOT / "Dockerfile").read_text())
+
+
+def _ports(service: dict[str, Any]) -> list[int]:
+    """Container ports a service publishes, in short ("host:port:container") or long syntax."""
+    targets = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            targets.append(int(port["target"]))
+        else:
+            targets.append(int(str(port).rsplit(":", 1)[-1]))
+    return targets
+
+
+def _command(value: Any) -> list[str]:
+    return value if isinstance(value, list) else str(value).split()
+
+
+def _healthcheck_command(value: Any) -> str:
+    parts = _command(value)
+    return " ".join(parts[1:] if parts[0] in {"CMD", "CMD-SHELL"} else parts)
+
+
+def check_compose(compose: dict[str, Any], dockerfile: Dockerfile) -> None:
+    services = compose["services"]
+    assert set(services) >= {"db", "web", "worker"}
+    final = dockerfile.final_stage()
+    exposed = {int(port.split("/")[0]) for port in final.instructions("EXPOSE")}
+    image_cmd = json.loads(final.instructions("CMD")[-1])
+
+    db = services["db"]
+    assert db["image"].startswith("postgres:17")
+    assert any("/var/lib/postgresql/data" in str(volume) for volume in db["volumes"])
+    assert "pg_isready" in _healthcheck_command(db["healthcheck"]["test"])
+
+    web, worker = services["web"], services["worker"]
+    assert web["depends_on"]["db"]["condition"] == "service_healthy"
+    assert worker["depends_on"]["web"]["condition"] == "service_healthy"
+    # The web service serves the port the image exposes, with the image's own command.
+    assert _ports(web) == [8000]
+    assert set(_ports(web)) <= exposed
+    assert _command(web.get("command", image_cmd)) == image_cmd
+    assert _command(worker["command"]) == ["python", "manage.py", "qcluster"]
+    assert worker["healthcheck"]["disable"] is True
+    # The web healthcheck is the image's: a script that asks /api/health/.
+    image_healthcheck = final.instructions("HEALTHCHECK")[-1]
+    web_healthcheck = _healthcheck_command(web["healthcheck"]["test"])
+    assert web_healthcheck in image_healthcheck.replace('", "', " ").replace('"', "")
+    assert HEALTH_PATH in (ROOT / web_healthcheck.split()[-1]).read_text()
+
+    # Every variable the app containers are given is one the settings read.
+    for service in (web, worker):
+        assert set(service["environment"]) <= settings_variables()
+        assert service["environment"]["POSTGRES_HOST"] == "db"
+        assert service["environment"]["SECRET_KEY"], "compose needs a local fallback key"
+    # The app and the database agree on the credentials.
+    for name in ("POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"):
+        assert web["environment"][name] == db["environment"][name]
+
+
+def test_compose_file_agrees_with_the_dockerfile(dockerfile):
+    check_compose(compose_as_written(), dockerfile)
+
+
+def test_compose_reads_dotenv_but_does_not_require_it():
+    for name in ("web", "worker"):
+        env_files = compose_as_written()["services"][name]["env_file"]
+        assert env_files == [{"path": ".env", "required": False}]
+
+
+def test_local_db_override_publishes_only_on_loopback():
+    override = yaml.safe_load(
+        _INTERPOLATION.sub(
+            lambda match: match.group(2) or "", (ROOT / "docker-compose.local-db.yml").read_text()
+        )
+    )
+    assert override["services"]["db"]["ports"] == ["127.0.0.1:5432:5432"]
+    assert "docker-compose.local-db.yml" in (ROOT / "scripts" / "ensure-postgres").read_text()
+
+
+def test_dockerfile_is_multi_stage_slim_non_root_with_static_files(dockerfile):
+    bases = dockerfile.instructions("FROM")
+    assert len(bases) >= 2
+    assert all(base.startswith("python:3.13-slim") for base in bases)
+    users = dockerfile.final_stage().instructions("USER")
+    assert users, "the runtime stage must switch to a non-root user"
+    assert users[-1].split(":")[0] not in {"root", "0"}
+    runs = " ".join(dockerfile.final_stage().instructions("RUN"))
+    assert "collectstatic" in runs
+    assert "pyproject.toml" in " ".join(dockerfile.instructions("COPY"))
+
+
+def test_start_web_serves_the_exposed_port_with_gunicorn(dockerfile):
+    script = (ROOT / "scripts" / "start-web").read_text()
+    final = dockerfile.final_stage()
+    exposed = final.instructions("EXPOSE")[-1].split("/")[0]
+    assert f"PORT={exposed}" in " ".join(final.instructions("ENV")).replace(" ", "")
+    assert "exec gunicorn project.wsgi" in script
+    assert '--bind "0.0.0.0:${PORT:-' + exposed + '}"' in script
+    assert "migrate --noinput" in script
+    assert os.access(ROOT / "scripts" / "start-web", os.X_OK)
+    assert os.access(ROOT / "scripts" / "healthcheck", os.X_OK)
+
+
+def test_env_example_documents_every_setting_and_nothing_unknown():
+    documented = env_example_variables()
+    assert settings_variables() - set(documented) == set(), "undocumented settings"
+    assert set(documented) - settings_variables() - NOT_SETTINGS == set(), "unknown names"
+    for name in ("SECRET_KEY", "SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET"):
+        assert documented[name] == "", f"{name} must not ship a value"
+
+
+def test_compose_variables_are_documented():
+    assert compose_variables() - set(env_example_variables()) == set()
+
+
+def test_dockerignore_keeps_secrets_and_local_state_out():
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    for entry in (".env", ".venv", ".git", "staticfiles"):
+        assert entry in ignored
+
+
+def _compose_plugin() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    result = subprocess.run(
+        ["docker", "compose", "version"], capture_output=True, text=True, check=False
+    )
+    return result.returncode == 0
+
+
+@pytest.mark.skipif(
+    not _compose_plugin(), reason="the docker client with the compose plugin is not installed"
+)
+def test_docker_compose_config_accepts_the_files_and_agrees(dockerfile, tmp_path):
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in env_example_variables() and not key.startswith("COMPOSE_")
+    }
+    result = subprocess.run(
+        ["docker", "compose", "-f", "docker-compose.yml", "config", "--format", "json"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    check_compose(json.loads(result.stdout), dockerfile)

@@ -1,0 +1,246 @@
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.utils import timezone
+
+from spotify.models import SpotifyConnection
+from spotify.views import STATE_SESSION_KEY
+from tests.conftest import ACCOUNTS
+from tests.spotify.oauth_support import (
+    ME,
+    AccountsService,
+    bearer,
+    connect,
+    logged_in,
+    me_route,
+    seed_connection,
+    start_login,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _messages(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+@pytest.fixture
+def accounts(spotify_mock) -> AccountsService:
+    return AccountsService(spotify_mock)
+
+
+@pytest.fixture
+def me(spotify_mock, accounts):
+    return me_route(spotify_mock, accounts)
+
+
+@pytest.fixture
+def staff(client):
+    return logged_in(client, staff=True)
+
+
+# --- login -----------------------------------------------------------------------------------
+
+
+def test_login_redirects_to_spotify_consent_with_a_single_use_state(staff):
+    response = staff.get("/auth/login/")
+
+    assert response.status_code == 302
+    url = urlsplit(response["Location"])
+    assert f"{url.scheme}://{url.netloc}{url.path}" == f"{ACCOUNTS}/authorize"
+    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+    assert query == {
+        "client_id": "test-client-id",
+        "response_type": "code",
+        "redirect_uri": "http://127.0.0.1:8000/auth/callback/",
+        "state": staff.session[STATE_SESSION_KEY],
+        "scope": "user-read-private",
+    }
+    assert len(query["state"]) >= 32
+
+
+def test_each_login_gets_a_new_state(staff):
+    assert start_login(staff) != start_login(staff)
+
+
+def test_login_is_refused_to_a_signed_in_user_who_is_not_staff(client):
+    response = logged_in(client, staff=False).get("/auth/login/")
+    assert response.status_code == 403
+    assert STATE_SESSION_KEY not in client.session
+
+
+def test_login_sends_an_anonymous_visitor_to_log_in(client):
+    response = client.get("/auth/login/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/?next=/auth/login/")
+
+
+# --- callback --------------------------------------------------------------------------------
+
+
+def test_full_flow_stores_the_connection_and_greets_the_account(staff, accounts, me):
+    before = timezone.now()
+    response = connect(staff, accounts)
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert _messages(response) == ["Connected to Spotify as Wiz Zler."]
+    connection = SpotifyConnection.objects.get()
+    assert connection.account_id == ME["id"]
+    assert connection.display_name == ME["display_name"]
+    assert connection.scope == "user-read-private"
+    assert connection.access_token == accounts.user_access_tokens[0]
+    assert connection.refresh_token == accounts.refresh_tokens[0]
+    assert connection.expires_at is not None
+    assert before + timedelta(seconds=3600) <= connection.expires_at
+    assert connection.expires_at <= timezone.now() + timedelta(seconds=3600)
+    assert connection.connected_at >= before
+    assert not connection.needs_reconnect
+    assert accounts.grants == ["authorization_code"]
+    # /v1/me was asked with the new user token, never an app token.
+    assert [bearer(call) for call in me.calls] == [accounts.user_access_tokens[0]]
+    assert STATE_SESSION_KEY not in staff.session
+
+
+def test_reconnecting_replaces_the_connection_and_clears_needs_reconnect(staff, accounts, me):
+    old = seed_connection(accounts, seconds_left=10)
+    SpotifyConnection.objects.filter(pk=old.pk).update(
+        needs_reconnect=True, reconnect_reason="Refresh token revoked"
+    )
+
+    connect(staff, accounts)
+
+    connection = SpotifyConnection.objects.get()
+    assert not connection.needs_reconnect
+    assert connection.reconnect_reason == ""
+    assert connection.access_token == accounts.user_access_tokens[-1]
+    assert connection.connected_at > old.connected_at
+
+
+def test_a_mismatched_state_is_refused_and_nothing_is_stored(staff, accounts, me):
+    start_login(staff)
+    response = staff.get("/auth/callback/", {"code": accounts.issue_code(), "state": "forged"})
+
+    assert response.status_code == 400
+    assert b"sign-in link is not valid" in response.content
+    assert accounts.grants == []
+    assert not SpotifyConnection.objects.exists()
+
+
+def test_a_missing_state_is_refused_and_nothing_is_stored(staff, accounts, me):
+    start_login(staff)
+    response = staff.get("/auth/callback/", {"code": accounts.issue_code()})
+
+    assert response.status_code == 400
+    assert accounts.grants == []
+    assert not SpotifyConnection.objects.exists()
+
+
+def test_a_callback_without_a_login_is_refused(staff, accounts, me):
+    response = staff.get("/auth/callback/", {"code": accounts.issue_code(), "state": "anything"})
+    assert response.status_code == 400
+    assert accounts.grants == []
+
+
+def test_a_replayed_callback_is_refused_without_calling_spotify_again(staff, accounts, me):
+    state = start_login(staff)
+    code = accounts.issue_code()
+    first = staff.get("/auth/callback/", {"code": code, "state": state})
+    stored = SpotifyConnection.objects.get()
+
+    replay = staff.get("/auth/callback/", {"code": code, "state": state})
+
+    assert first.status_code == 302
+    assert replay.status_code == 400
+    assert accounts.grants == ["authorization_code"]
+    assert SpotifyConnection.objects.get().access_token == stored.access_token
+
+
+def test_a_code_spotify_refuses_leaves_nothing_stored(staff, accounts, me):
+    code = accounts.issue_code()
+    accounts.codes[code] = True  # already spent: Spotify answers invalid_grant
+    state = start_login(staff)
+
+    response = staff.get("/auth/callback/", {"code": code, "state": state})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert _messages(response) == [
+        "Spotify refused the sign-in code (already used or expired): connect again."
+    ]
+    assert accounts.grants == ["authorization_code"]
+    assert me.call_count == 0
+    assert not SpotifyConnection.objects.exists()
+
+
+def test_access_denied_is_a_friendly_message_on_the_dashboard(staff, accounts, me):
+    state = start_login(staff)
+    response = staff.get("/auth/callback/", {"error": "access_denied", "state": state})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert _messages(response) == ["Spotify was not connected: access was not granted."]
+    assert accounts.grants == []
+    assert not SpotifyConnection.objects.exists()
+
+
+def test_a_failing_me_call_stores_nothing(staff, accounts, spotify_mock):
+    spotify_mock.get("https://api.spotify.test/v1/me").respond(
+        403, json={"error": {"status": 403, "message": "User not registered in the app"}}
+    )
+    response = connect(staff, accounts)
+
+    assert response.status_code == 302
+    assert _messages(response)[0].startswith("Spotify could not be connected: Spotify refused")
+    assert not SpotifyConnection.objects.exists()
+
+
+def test_callback_is_refused_to_a_user_who_is_not_staff(client, accounts, me):
+    response = logged_in(client, staff=False).get(
+        "/auth/callback/", {"code": accounts.issue_code(), "state": "x"}
+    )
+    assert response.status_code == 403
+    assert accounts.grants == []
+
+
+# --- logout ----------------------------------------------------------------------------------
+
+
+def test_logout_deletes_the_connection(staff, accounts):
+    seed_connection(accounts, seconds_left=3600)
+    response = staff.post("/auth/logout/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert not SpotifyConnection.objects.exists()
+    assert _messages(response) == ["Spotify was disconnected; the sync now uses the app token."]
+
+
+def test_logout_is_refused_to_a_user_who_is_not_staff(client, accounts):
+    seed_connection(accounts, seconds_left=3600)
+    response = logged_in(client, staff=False).post("/auth/logout/")
+    assert response.status_code == 403
+    assert SpotifyConnection.objects.exists()
+
+
+def test_logout_refuses_get(staff, accounts):
+    seed_connection(accounts, seconds_left=3600)
+    assert staff.get("/auth/logout/").status_code == 405
+    assert SpotifyConnection.objects.exists()
+
+
+def test_logout_needs_the_csrf_token(accounts):
+    client = logged_in(Client(enforce_csrf_checks=True), staff=True)
+    seed_connection(accounts, seconds_left=3600)
+
+    refused = client.post("/auth/logout/")
+    assert refused.status_code == 403
+    assert SpotifyConnection.objects.exists()
+
+    client.cookies["csrftoken"] = "a" * 32
+    accepted = client.post("/auth/logout/", headers={"X-CSRFToken": "a" * 32})
+    assert accepted.status_code == 302
+    assert not SpotifyConnection.objects.exists()

@@ -1,0 +1,94 @@
+"""Demo mode: the whole Connect flow through the in-process fake Spotify, with no network."""
+
+import re
+from html import unescape
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+from django.contrib.messages import get_messages
+
+from catalog.models import SyncRun
+from catalog.services import sync_run_execute
+from spotify.demo import demo_app
+from spotify.fake.accounts import DEMO_USER_ID
+from spotify.models import SpotifyConnection
+from tests.spotify.oauth_support import logged_in
+
+pytestmark = pytest.mark.django_db
+
+HIDDEN_FIELD = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
+
+
+@pytest.fixture
+def demo(settings):
+    settings.SPOTIFY_CLIENT_ID = ""
+    settings.SPOTIFY_CLIENT_SECRET = ""
+
+
+def _consent(client, decision: str):
+    """Login, then the consent page as a browser shows and submits it; returns the redirect."""
+    login = client.get("/auth/login/")
+    assert login.status_code == 302
+    consent_url = login["Location"]
+    assert consent_url.startswith("/demo/spotify/authorize?")
+
+    page = client.get(consent_url)
+    assert page.status_code == 200
+    assert page["Content-Type"].startswith("text/html")
+    html = page.content.decode()
+    assert "Connect to Spotify" in html
+    fields = {name: unescape(value) for name, value in HIDDEN_FIELD.findall(html)}
+    assert fields["client_id"] == "demo-client-id"
+
+    # As a browser submits a plain form (the test client's default would be multipart).
+    answer = client.post(
+        consent_url,
+        urlencode({**fields, "decision": decision}),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert answer.status_code == 302
+    target = urlsplit(answer["Location"])
+    assert f"{target.scheme}://{target.netloc}{target.path}" == (
+        "http://127.0.0.1:8000/auth/callback/"
+    )
+    return client.get(f"{target.path}?{target.query}")
+
+
+def test_connect_in_demo_mode_goes_through_the_fake_consent_page(client, demo):
+    staff = logged_in(client)
+    grants_before = demo_app().stats().get("POST /api/token authorization_code", 0)
+
+    response = _consent(staff, "agree")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "Connected to Spotify as Zoë Ångström ✦ 星."
+    ]
+    connection = SpotifyConnection.objects.get()
+    assert connection.account_id == DEMO_USER_ID
+    assert connection.refresh_token
+    assert demo_app().stats()["POST /api/token authorization_code"] == grants_before + 1
+
+    status = client.get("/api/spotify/status/").json()
+    assert status["mode"] == "demo"
+    assert status["connected"] is True
+    assert status["display_name"] == "Zoë Ångström ✦ 星"
+
+    run = sync_run_execute(trigger=SyncRun.Trigger.MANUAL)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert run.release_count > 0
+
+
+def test_cancelling_on_the_demo_consent_page_is_access_denied(client, demo):
+    response = _consent(logged_in(client), "cancel")
+
+    assert response.status_code == 302
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "Spotify was not connected: access was not granted."
+    ]
+    assert not SpotifyConnection.objects.exists()
+
+
+def test_the_demo_consent_page_does_not_exist_outside_demo_mode(client):
+    assert client.get("/demo/spotify/authorize?client_id=x").status_code == 404
