@@ -33,5 +33,5 @@ RUN SECRET_KEY=collectstatic-build-only DATABASE_URL=postgres://build@127.0.0.1/
 USER app
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "scripts/healthcheck"]
-CMD ["scripts/start-web"]
+    CMD ["python", "/app/scripts/healthcheck"]
+CMD ["/app/scripts/start-web"]

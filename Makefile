@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint run install clean
+.PHONY: test lint run install clean bench soak
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
@@ -28,6 +28,19 @@ test: $(STAMP)
 # The app on http://127.0.0.1:8000 with its worker, until Ctrl-C; the demo without credentials.
 run: $(STAMP)
 	scripts/run-local
+
+# Load-tests the API under gunicorn with wrk and times the sync against the fake Spotify; writes
+# docs/benchmarks.md. Installs wrk from Debian when missing (as root). About 5 minutes.
+bench: $(STAMP)
+	scripts/ensure-postgres
+	$(PY) bench/run.py
+
+# Soak: 60 s of concurrent API load on loopback while syncs run with faults in the fake Spotify;
+# prints the figures (SOAK_REPORT=file also writes them as JSON). CI runs 10 s of it in `make test`.
+soak: $(STAMP)
+	scripts/ensure-postgres
+	SOAK_SECONDS=$${SOAK_SECONDS:-60} DEBUG=1 \
+		$(VENV)/bin/pytest -p no:cacheprovider -q -s tests/e2e/test_soak.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache

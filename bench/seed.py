@@ -118,4 +118,3 @@ def seed(*, seed_value: int = 2026) -> dict[str, int]:
         "tracks": len(tracks),
         "snapshots": len(snapshots),
     }
-

@@ -6,11 +6,12 @@ from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django_q.models import Schedule
 from django_q.tasks import fetch
 
 from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SyncRun
+from catalog.selectors import SearchText
 from catalog.services import SYNC_LOCK_KEY
 
 RELEASE_TYPES = ("album", "single", "compilation")
@@ -60,8 +61,13 @@ def dashboard_artists(
         credits = credits.filter(release__album_type=release_type)
     artists = Artist.objects.filter(Exists(credits))
     if search:
-        artists = artists.filter(
-            Q(name__icontains=search) | Exists(credits.filter(release__name__icontains=search))
+        # Case- and accent-insensitive, as the API's search: "beyonce" finds "Beyoncé".
+        wanted = SearchText(Value(search))
+        release_matches = credits.alias(release_text=SearchText("release__name")).filter(
+            release_text__contains=wanted
+        )
+        artists = artists.alias(name_text=SearchText("name")).filter(
+            Q(name_text__contains=wanted) | Exists(release_matches)
         )
     newest_first = credits.order_by(
         F("release__release_date_sort").desc(nulls_last=True), "release__name", "release_id"

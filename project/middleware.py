@@ -27,7 +27,11 @@ class ApiJsonErrorsMiddleware:
             and response.status_code >= 400
             and not response.get("Content-Type", "").startswith("application/json")
         ):
-            return _json_error(response.status_code, response.get("Allow"))
+            replacement = _json_error(response.status_code, response.get("Allow"))
+            # Set further in by XFrameOptionsMiddleware; the replacement must keep it.
+            if frame_options := response.get("X-Frame-Options"):
+                replacement["X-Frame-Options"] = frame_options
+            return replacement
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

@@ -221,9 +221,9 @@ LOGGING = {
     },
     "root": {"handlers": ["stdout"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
-        # Django's defaults write these to stderr, unfiltered; send them through ours instead.
-        "django": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
-        "django.server": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+        # Django's defaults give these their own stderr handlers, unfiltered: only ours, via root.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
     },

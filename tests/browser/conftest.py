@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -19,9 +18,8 @@ from playwright.sync_api import Browser, Page, Playwright, Route, sync_playwrigh
 
 from catalog.models import SyncRun
 from catalog.services import sync_run_execute
+from tests.browser.support import ROOT, STAFF_PASSWORD, STAFF_USERNAME
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "test-results" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -32,8 +30,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-STAFF_USERNAME = "editor"
-STAFF_PASSWORD = "a-long-browser-test-password"
 # Every request to the fake's slow paths waits this long, so that a sync lasts a few seconds.
 WORKER_FAKE_CONFIG = {"slow_seconds": 1.5}
 
@@ -113,22 +109,6 @@ def staff_user(transactional_db: None) -> Any:
     return get_user_model().objects.create_user(
         STAFF_USERNAME, password=STAFF_PASSWORD, is_staff=True
     )
-
-
-def sign_in(page: Page) -> None:
-    """Through the admin's login form, as staff do."""
-    page.goto("/admin/login/?next=/")
-    page.get_by_label("Username").fill(STAFF_USERNAME)
-    page.get_by_label("Password").fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/")
-
-
-def screenshot(page: Page, name: str, *, full_page: bool = False) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
-    return path
 
 
 @pytest.fixture

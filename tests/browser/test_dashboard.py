@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from catalog.models import Artist, SyncRun
 from spotify.models import SpotifyConnection
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.support import screenshot, sign_in
 
 # Generous: the worker process has to start, then sync through a deliberately slow fake.
 SYNC_TIMEOUT_MS = 90_000

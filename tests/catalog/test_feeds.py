@@ -177,3 +177,11 @@ def test_etag_and_last_modified_answer_304_until_a_sync_changes_the_data(client)
 def test_an_empty_catalog_is_a_valid_empty_feed(client):
     parsed = _feed(client)
     assert parsed.entries == []
+
+
+def test_every_page_advertises_the_feed(client):
+    page = client.get("/").content.decode()
+    assert (
+        '<link rel="alternate" type="application/atom+xml" title="New releases (Atom)" '
+        f'href="{FEED}">'
+    ) in page

@@ -149,13 +149,17 @@ def test_htmx_is_served_locally_never_from_a_cdn(client):
     assert client.get("/static/css/app.css").status_code == 200
 
 
-def test_search_matches_artist_or_release_names_case_insensitively(client, catalog):
+def test_search_matches_artist_or_release_names_ignoring_case_and_accents(client, catalog):
     assert _names(client.get("/", {"q": "nova"})) == ["Nova Static"]
     assert _names(client.get("/", {"q": "HARBOUR"})) == ["Nova Static"]
     assert _names(client.get("/", {"q": "beyoncé"})) == ["Beyoncé"]
+    assert _names(client.get("/", {"q": "BEYONCE"})) == ["Beyoncé"]
+    assert _names(client.get("/", {"q": "harböur"})) == ["Nova Static"]
     response = client.get("/", {"q": "nothing like this"})
     assert _names(response) == []
     assert "No artists match" in response.content.decode()
+    # LIKE wildcards in the search are plain characters.
+    assert _names(client.get("/", {"q": "%"})) == []
 
 
 def test_type_filter_keeps_artists_with_such_a_release_and_shows_it(client, catalog):

@@ -15,6 +15,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 HEALTH_PATH = "/api/health/"
+IMAGE_WORKDIR = "/app"
 # Read by the scripts, Docker or compose rather than by the settings.
 NOT_SETTINGS = {
     "FAKE_SPOTIFY_CONFIG",  # spotify/fake/config.py
@@ -91,6 +92,11 @@ def _ports(service: dict[str, Any]) -> list[int]:
     return targets
 
 
+def _in_repository(image_path: str) -> Path:
+    """A path inside the image (WORKDIR /app holds the repository's files) as a repository path."""
+    return ROOT / image_path.removeprefix(f"{IMAGE_WORKDIR}/")
+
+
 def _command(value: Any) -> list[str]:
     return value if isinstance(value, list) else str(value).split()
 
@@ -125,7 +131,8 @@ def check_compose(compose: dict[str, Any], dockerfile: Dockerfile) -> None:
     image_healthcheck = final.instructions("HEALTHCHECK")[-1]
     web_healthcheck = _healthcheck_command(web["healthcheck"]["test"])
     assert web_healthcheck in image_healthcheck.replace('", "', " ").replace('"', "")
-    assert HEALTH_PATH in (ROOT / web_healthcheck.split()[-1]).read_text()
+    assert HEALTH_PATH in _in_repository(web_healthcheck.split()[-1]).read_text()
+    assert _in_repository(image_cmd[0]).exists()
 
     # Every variable the app containers are given is one the settings read.
     for service in (web, worker):
@@ -161,6 +168,7 @@ def test_dockerfile_is_multi_stage_slim_non_root_with_static_files(dockerfile):
     bases = dockerfile.instructions("FROM")
     assert len(bases) >= 2
     assert all(base.startswith("python:3.13-slim") for base in bases)
+    assert dockerfile.final_stage().instructions("WORKDIR") == [IMAGE_WORKDIR]
     users = dockerfile.final_stage().instructions("USER")
     assert users, "the runtime stage must switch to a non-root user"
     assert users[-1].split(":")[0] not in {"root", "0"}

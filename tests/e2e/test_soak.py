@@ -8,6 +8,7 @@ import os
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from itertools import count, cycle
 from pathlib import Path
@@ -56,7 +57,9 @@ class Figures:
     stale_after_failure: int = 0
     syncs_succeeded: int = 0
     syncs_failed: int = 0
-    sync_errors: list[str] = field(default_factory=list)
+    # Each distinct failure reason, with how many runs failed so.
+    sync_errors: dict[str, int] = field(default_factory=dict)
+    crashes: list[str] = field(default_factory=list)
 
 
 def test_soak(fake_spotify: FakeServer, live_server: Any, settings: Any):
@@ -81,7 +84,7 @@ def test_soak(fake_spotify: FakeServer, live_server: Any, settings: Any):
                 for fault in cycle(FAULTS):
                     if stop.is_set():
                         return
-                    fake_spotify.configure(**CLEAR, **(fault or {}))
+                    fake_spotify.configure(**{**CLEAR, **(fault or {})})
                     run = sync_run_execute(trigger=SyncRun.Trigger.SCHEDULE)
                     body = reference(http)
                     with lock:
@@ -91,10 +94,14 @@ def test_soak(fake_spotify: FakeServer, live_server: Any, settings: Any):
                             last_good.append(body["snapshot"]["fetched_at"])
                         else:
                             figures.syncs_failed += 1
-                            figures.sync_errors.append(run.error[:120])
+                            reason = run.error[:100]
+                            figures.sync_errors[reason] = figures.sync_errors.get(reason, 0) + 1
                             # No data lost: a failed sync leaves the last good snapshot served.
                             if body["snapshot"]["fetched_at"] != last_good[-1]:
                                 figures.stale_after_failure += 1
+        except Exception as error:
+            figures.crashes.append(f"syncs: {error!r}")
+            raise
         finally:
             fake_spotify.configure(**CLEAR)
             connection.close()
@@ -110,14 +117,21 @@ def test_soak(fake_spotify: FakeServer, live_server: Any, settings: Any):
             ]
         )
         with httpx.Client(base_url=live_server.url, timeout=10) as http:
-            for path in paths:
-                if stop.is_set():
-                    return
-                response = http.get(path.format(n=next(unique)))
-                with lock:
-                    statuses[response.status_code] += 1
-                    if path.startswith("/api/artists/?limit=200"):
-                        answers.append(response.json())
+            try:
+                read(http, paths)
+            except Exception as error:
+                figures.crashes.append(f"reader {number}: {error!r}")
+                raise
+
+    def read(http: httpx.Client, paths: Iterator[str]) -> None:
+        for path in paths:
+            if stop.is_set():
+                return
+            response = http.get(path.format(n=next(unique)))
+            with lock:
+                statuses[response.status_code] += 1
+                if path.startswith("/api/artists/?limit=200"):
+                    answers.append(response.json())
 
     first = sync_run_execute(trigger=SyncRun.Trigger.CLI)
     assert first.status == SyncRun.Status.SUCCEEDED, first.error
@@ -154,5 +168,7 @@ def test_soak(fake_spotify: FakeServer, live_server: Any, settings: Any):
     assert figures.inconsistent == 0, figures
     assert figures.stale_after_failure == 0, figures
     assert set(figures.statuses) <= {"200", "304", "422"}, figures
-    assert figures.syncs_succeeded >= 1 and figures.syncs_failed >= 1, figures
+    assert figures.crashes == [], figures
+    assert figures.syncs_succeeded >= 1, figures
+    assert figures.syncs_failed >= 1, figures
     assert figures.requests > 0

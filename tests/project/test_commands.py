@@ -1,4 +1,5 @@
 import secrets
+import socket
 from io import StringIO
 
 import psycopg
@@ -27,6 +28,13 @@ def new_database_name():
         maintenance.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
+@pytest.fixture
+def unused_tcp_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def test_ensure_database_creates_a_missing_database_once(new_database_name):
     database = {**settings.DATABASES["default"], "NAME": new_database_name}
 
@@ -47,15 +55,6 @@ def test_ensure_database_says_why_when_postgres_is_unreachable(unused_tcp_port):
 
     with pytest.raises(CommandError, match="Cannot connect to PostgreSQL"):
         database_ensure(database=database)
-
-
-@pytest.fixture
-def unused_tcp_port():
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.django_db
