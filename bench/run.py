@@ -277,7 +277,7 @@ def _machine() -> list[tuple[str, str]]:
         ("wrk", wrk_version.split("[")[0].strip() or "wrk"),
         (
             "Load average at the end (1/5/15 min)",
-            " ".join(os.getloadavg()[:3].__repr__()[1:-1].split(", ")),
+            " / ".join(f"{load:.1f}" for load in os.getloadavg()),
         ),
     ]
 
@@ -304,7 +304,8 @@ def write_doc(loads: list[Load], facts: dict[str, object], syncs: list[dict[str,
         "",
         "gunicorn, 2 sync workers, DEBUG off, local-memory cache, persistent database "
         f"connections; wrk `{' '.join(WRK_ARGS)}` after a 2 s warm-up. Database: "
-        f"{facts['seeded']} (today's 100-release snapshot plus 30 days of history). "
+        + ", ".join(f"{count:,} {name}" for name, count in dict(facts["seeded"]).items())  # type: ignore[call-overload]
+        + " (today's 100-release snapshot plus 30 days of history). "
         f"The `/api/artists/?limit=50` body is {facts['body_bytes']:,} bytes; the filtered "
         f"query matches {facts['filtered_count']} artists. The baseline is a trivial Django view "
         "(bench/urls.py, only mounted by `make bench`) returning those same bytes through the "
@@ -385,7 +386,7 @@ def main() -> None:
     results = json.loads(raw.read_text())
     loads = [Load(**load) for load in results["loads"]]
     facts, syncs = results["facts"], results["syncs"]
-    text = write_doc(loads, facts, syncs) + "\n".join(_targets(loads, syncs))
+    text = write_doc(loads, facts, syncs) + "\n" + "\n".join(_targets(loads, syncs))
     analysis = ROOT / "bench" / "analysis.md"
     if analysis.exists():
         text += "\n" + analysis.read_text()

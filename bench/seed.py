@@ -53,7 +53,11 @@ def seed(*, seed_value: int = 2026) -> dict[str, int]:
         for index in range(ARTISTS)
     )
     today = timezone.localdate()
-    releases, credits, entries, tracks, snapshots = [], [], [], [], []
+    releases: list[Release] = []
+    credits: list[tuple[Release, Artist, int]] = []
+    entries: list[tuple[Snapshot, Release, int]] = []
+    tracks: list[Track] = []
+    snapshots: list[Snapshot] = []
     for day_index in range(DAYS):
         day = today - timedelta(days=day_index)
         fetched_at = timezone.make_aware(datetime.combine(day, time(6, 0)))

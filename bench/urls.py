@@ -5,9 +5,7 @@ import os
 from pathlib import Path
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import URLPattern, URLResolver, path
-
-from project.urls import urlpatterns as project_urlpatterns
+from django.urls import URLPattern, URLResolver, include, path
 
 _body: list[bytes] = []
 
@@ -20,5 +18,5 @@ def baseline(request: HttpRequest) -> HttpResponse:
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("bench/baseline/", baseline),
-    *project_urlpatterns,
+    path("", include("project.urls")),
 ]

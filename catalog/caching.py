@@ -66,11 +66,10 @@ class ApiResponseCacheMiddleware:
         key = response_key(request, version)
         etag = f'"{key}"'
         last_modified = int(version.changed_at.timestamp()) if version.changed_at else None
-        response = get_conditional_response(request, etag=etag, last_modified=last_modified)
-        if response is None:
-            response = self._response(request, key)
-            if response.status_code != 200:
-                return response
+        not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
+        response = not_modified or self._response(request, key)
+        if response.status_code not in (200, 304):
+            return response
         response["ETag"] = etag
         if last_modified is not None:
             response["Last-Modified"] = http_date(last_modified)

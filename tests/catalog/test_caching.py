@@ -129,7 +129,9 @@ def test_other_methods_and_non_catalog_paths_are_not_cached(client, synced):
     assert "ETag" not in client.get("/api/nothing-here/")
 
 
-def test_the_sync_forgets_the_version_when_it_commits(spotify_mock, client, django_capture_on_commit_callbacks):
+def test_the_sync_forgets_the_version_when_it_commits(
+    spotify_mock, client, django_capture_on_commit_callbacks
+):
     from catalog.models import SyncRun
     from catalog.services import sync_run_execute
     from tests.conftest import artists_route, new_release_pages, release_items, token_route

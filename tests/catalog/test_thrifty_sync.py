@@ -2,6 +2,7 @@
 token request while the token is valid."""
 
 from math import ceil
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -30,7 +31,7 @@ def fake_spotify(settings):
         servers.append(server)
         return app
 
-    servers: list = []
+    servers: list[Any] = []
     yield serve
     for server in servers:
         server.__exit__(None, None, None)
