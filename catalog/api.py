@@ -71,6 +71,9 @@ class NoveltyFilters(Schema):
         after = self.first_seen_after
         if after is not None and after.tzinfo is None:
             after = after.replace(tzinfo=datetime.UTC)
+        if after is not None:
+            # PostgreSQL refuses offsets beyond ±15:59 (a 500); in UTC any valid moment is fine.
+            after = _in_utc(after)
         since = None
         if self.new:
             since = selectors.sync_latest_succeeded_started_at() or NOTHING_IS_NEW
@@ -82,6 +85,13 @@ class NoveltyFilters(Schema):
             first_seen_after=after,
             exclude_various_artists=self.exclude_various_artists,
         )
+
+
+def _in_utc(moment: datetime.datetime) -> datetime.datetime:
+    try:
+        return moment.astimezone(datetime.UTC)
+    except OverflowError:  # a moment in year 1 with a positive offset
+        return datetime.datetime.min.replace(tzinfo=datetime.UTC)
 
 
 def _snapshot(choice: SnapshotChoice) -> Snapshot | None:

@@ -11,7 +11,7 @@ from django_q.models import Schedule
 from django_q.tasks import fetch
 
 from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SyncRun
-from catalog.selectors import SearchText
+from catalog.selectors import ReleaseFilters, SearchText
 from catalog.services import SYNC_LOCK_KEY
 
 RELEASE_TYPES = ("album", "single", "compilation")
@@ -22,7 +22,7 @@ SYNC_SCHEDULE_NAME = "sync-new-releases"
 class ArtistCard:
     artist: Artist
     latest: Release | None
-    # Releases of this artist in the snapshot (after the type filter), the latest one included.
+    # Releases of this artist in the snapshot (after the filters), the latest one included.
     release_count: int
 
 
@@ -48,17 +48,16 @@ def dashboard_artists(
     *,
     snapshot: Snapshot,
     search: str = "",
-    release_type: str = "",
+    releases: ReleaseFilters | None = None,
     page_number: int | str | None = 1,
     per_page: int = 24,
 ) -> ArtistGrid:
     """Artists credited on the snapshot, newest release first; `search` matches artist or release
-    names, `release_type` keeps artists with a release of that type (and shows that release)."""
+    names, `releases` keeps artists with a release that passes (and shows that release)."""
     credits = ReleaseArtist.objects.filter(
-        artist=OuterRef("pk"), release__entries__snapshot=snapshot
+        Q(artist=OuterRef("pk"), release__entries__snapshot=snapshot)
+        & (releases or ReleaseFilters()).as_q("release__")
     )
-    if release_type:
-        credits = credits.filter(release__album_type=release_type)
     artists = Artist.objects.filter(Exists(credits))
     if search:
         # Case- and accent-insensitive, as the API's search: "beyonce" finds "Beyoncé".
@@ -81,11 +80,11 @@ def dashboard_artists(
     ).order_by(F("latest_release_date").desc(nulls_last=True), "name", "pk")
     page = Paginator(artists, per_page).get_page(page_number)
     artist_rows: list[Any] = list(page.object_list)
-    releases = Release.objects.in_bulk([row.latest_release_id for row in artist_rows])
+    latest_releases = Release.objects.in_bulk([row.latest_release_id for row in artist_rows])
     cards = [
         ArtistCard(
             artist=row,
-            latest=releases.get(row.latest_release_id),
+            latest=latest_releases.get(row.latest_release_id),
             release_count=row.release_count or 0,
         )
         for row in artist_rows

@@ -4,17 +4,20 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
+from catalog.api import NOTHING_IS_NEW
 from catalog.dashboard_selectors import (
     RELEASE_TYPES,
     artist_releases,
@@ -23,7 +26,7 @@ from catalog.dashboard_selectors import (
     sync_task_finished,
 )
 from catalog.scheduling import sync_refresh_request
-from catalog.selectors import snapshot_latest
+from catalog.selectors import ReleaseFilters, snapshot_latest, sync_latest_succeeded_started_at
 
 # The grid listens for this event and reloads itself when a sync the page watched has ended.
 CATALOG_UPDATED_EVENT = "catalog-updated"
@@ -60,25 +63,46 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     release_type = request.GET.get("type", "")
     if release_type not in RELEASE_TYPES:
         release_type = ""
+    new_only = _checked(request, "new")
+    exclude_various_artists = _checked(request, "exclude_various_artists")
+    # Releases first seen at or after this came with the latest successful sync: the "New" badge.
+    new_since = sync_latest_succeeded_started_at()
     snapshot = snapshot_latest()
     grid = (
         dashboard_artists(
             snapshot=snapshot,
             search=search,
-            release_type=release_type,
+            releases=ReleaseFilters(
+                album_type=release_type or None,
+                first_seen_since=(new_since or NOTHING_IS_NEW) if new_only else None,
+                exclude_various_artists=exclude_various_artists,
+            ),
             page_number=request.GET.get("page"),
             per_page=ARTISTS_PER_PAGE,
         )
         if snapshot
         else None
     )
+    # The feed and the API call the type `album_type`; the API's `q` only searches artist names
+    # and the feed has no search, so neither gets the search (the links' titles say so).
+    release_query = {
+        "album_type": release_type,
+        "exclude_various_artists": "true" if exclude_various_artists else "",
+    }
     context = {
         "snapshot": snapshot,
         "grid": grid,
         "search": search,
         "release_type": release_type,
         "release_types": RELEASE_TYPES,
-        "filtered": bool(search or release_type),
+        "new_only": new_only,
+        "exclude_various_artists": exclude_various_artists,
+        "new_since": new_since,
+        "filtered": bool(search or release_type or new_only or exclude_various_artists),
+        "feed_url": _with_query(reverse("release-feed"), release_query),
+        "csv_url": _with_query(
+            reverse("api:artist_csv"), {**release_query, "new": "true" if new_only else ""}
+        ),
         **_sync_context(request),
     }
     # History restores ask for the whole page, whatever sent them.
@@ -127,7 +151,23 @@ def artist_detail(request: HttpRequest, spotify_id: str) -> HttpResponse:
     if found is None:
         raise Http404("No artist with this id")
     artist, releases = found
-    return render(request, "catalog/artist_detail.html", {"artist": artist, "releases": releases})
+    context = {
+        "artist": artist,
+        "releases": releases,
+        "new_since": sync_latest_succeeded_started_at(),
+    }
+    return render(request, "catalog/artist_detail.html", context)
+
+
+def _checked(request: HttpRequest, name: str) -> bool:
+    """A checkbox of the filter form, or the API's spelling of the same flag in a shared URL."""
+    return request.GET.get(name, "").lower() in {"true", "1", "on"}
+
+
+def _with_query(path: str, params: dict[str, str]) -> str:
+    """`path` with the non-empty `params` as its query string."""
+    query = urlencode({key: value for key, value in params.items() if value})
+    return f"{path}?{query}" if query else path
 
 
 def _sync_context(request: HttpRequest) -> dict[str, Any]:

@@ -1,11 +1,13 @@
 """The JSON API: every answer under /api/ is JSON, errors included."""
 
 import logging
+from typing import Any
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import ValidationError
+from ninja.openapi.schema import OpenAPISchema
 
 from catalog.api import router as catalog_router
 from catalog.exports import router as exports_router
@@ -15,7 +17,33 @@ from spotify.api import router as spotify_router
 
 logger = logging.getLogger(__name__)
 
-api = NinjaAPI(
+
+def _error_response(description: str, *, errors: bool = False) -> dict[str, Any]:
+    properties: dict[str, Any] = {"detail": {"type": "string"}}
+    if errors:
+        properties["errors"] = {"type": "array", "items": {"type": "object"}}
+    body = {"type": "object", "properties": properties, "required": ["detail"]}
+    return {"description": description, "content": {"application/json": {"schema": body}}}
+
+
+class Api(NinjaAPI):
+    """Documents the errors every operation can answer, so that clients (and schemathesis) find
+    them in the schema: 422 for invalid parameters, 503 while the database is unavailable."""
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                responses = operation["responses"]
+                if operation.get("parameters"):
+                    responses.setdefault(422, _error_response("Invalid parameters", errors=True))
+                responses.setdefault(503, _error_response("The database is unavailable"))
+        return schema
+
+
+api = Api(
     title="Spotify New Releases",
     version="1.0",
     description="A local, queryable copy of Spotify's new releases.",

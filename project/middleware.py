@@ -1,9 +1,11 @@
 import logging
+import sys
 from collections.abc import Callable
 from http import HTTPStatus
 
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +103,14 @@ class DatabaseUnavailableMiddleware:
             type(exception).__name__,
         )
         return database_unavailable_response(request)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500. A database outage met outside a view (in a middleware, such as the API cache's
+    data version) never reaches process_exception: it is still a 503, not a 500."""
+    if isinstance(sys.exc_info()[1], DATABASE_DOWN):
+        return database_unavailable_response(request)
+    return defaults.server_error(request)
 
 
 def database_unavailable_response(request: HttpRequest) -> HttpResponse:

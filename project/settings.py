@@ -144,7 +144,7 @@ def _database_url() -> str:
         return url
     user = env.str("POSTGRES_USER", default="postgres")
     # The same local-only default as docker-compose.yml's db, so `make run` can use that one.
-    password = env.str("POSTGRES_PASSWORD", default="postgres")
+    password = env.str("POSTGRES_PASSWORD", default="")
     host = env.str("POSTGRES_HOST", default="127.0.0.1")
     port = env.str("POSTGRES_PORT", default="5432")
     name = env.str("POSTGRES_DB", default="spotify_releases")

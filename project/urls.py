@@ -5,6 +5,8 @@ from project.api import api
 from spotify.conf import DEMO_AUTHORIZE_PATH
 from spotify.views import demo_authorize
 
+handler500 = "project.middleware.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),

@@ -2,12 +2,13 @@
 state under test-results/screenshots/."""
 
 import re
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import Page, expect
 
-from catalog.models import Artist, SyncRun
+from catalog.models import Artist, Release, SyncRun
 from spotify.models import SpotifyConnection
 from tests.browser.support import screenshot, sign_in
 
@@ -72,6 +73,32 @@ def test_search_filters_the_grid_and_updates_the_url(page: Page, synced: SyncRun
     page.goto(shared)
     expect(page.get_by_label("Search artists and releases")).to_have_value(term)
     expect(cards.filter(has_text=artist.name).first).to_be_visible()
+
+
+def test_new_since_last_sync_filter_and_the_export_links(page: Page, synced: SyncRun):
+    # Only this artist's releases came with the latest sync; the rest was seen the day before.
+    artist = Artist.objects.filter(credits__isnull=False).order_by("name").first()
+    assert artist is not None
+    brought = Release.objects.filter(credits__artist=artist)
+    Release.objects.exclude(pk__in=brought).update(
+        first_seen_at=synced.started_at - timedelta(days=1)
+    )
+    expected = Artist.objects.filter(credits__release__in=brought).distinct().count()
+    page.goto("/")
+    cards = page.get_by_test_id("artist-card")
+    expect(cards).to_have_count(24)
+    expect(cards.filter(has_text=artist.name).get_by_test_id("new-badge")).to_be_visible()
+
+    page.get_by_label("New since last sync").check()
+
+    page.wait_for_url(lambda url: parse_qs(urlsplit(url).query).get("new") == ["true"])
+    expect(cards).to_have_count(expected)
+    expect(cards.get_by_test_id("new-badge")).to_have_count(expected)
+    expect(page.get_by_role("link", name="Export CSV")).to_have_attribute(
+        "href", re.compile(r"^/api/artists\.csv\?.*\bnew=true")
+    )
+    expect(page.get_by_role("link", name="Atom feed")).to_be_visible()
+    screenshot(page, "2-new-since-last-sync")
 
 
 def test_staff_refreshes_and_sees_progress_then_the_new_sync_time(

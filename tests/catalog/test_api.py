@@ -1,3 +1,4 @@
+import json
 from datetime import date
 
 import pytest
@@ -198,3 +199,118 @@ def test_openapi_docs_are_served_without_a_cdn(client):
     assert "cdn" not in page.lower()
     schema = client.get("/api/openapi.json").json()
     assert "/api/artists/" in schema["paths"]
+
+
+def _names(client, query: str) -> list[str]:
+    response = client.get(f"/api/artists/?{query}")
+    assert response.status_code == 200, response.content
+    return [item["name"] for item in response.json()["items"]]
+
+
+def test_q_ignores_case_and_accents(client):
+    releases = [ReleaseFactory.create() for _ in range(3)]
+    for release, name in zip(releases, ("Beyoncé", "Sigur Rós", "Björk"), strict=True):
+        credit(release, ArtistFactory.create(name=name))
+    snapshot_with(releases)
+    assert _names(client, "q=BEYONCE") == ["Beyoncé"]
+    assert _names(client, "q=ros") == ["Sigur Rós"]
+    assert _names(client, "q=bjö") == ["Björk"]
+    assert _names(client, "q=100%25") == []
+
+
+def test_genre_album_type_and_release_date_filters(client):
+    indie, pop = ArtistFactory.create(genres=["indie"]), ArtistFactory.create(genres=["pop"])
+    single = ReleaseFactory.create(album_type="single", release_date_sort=date(2026, 11, 25))
+    album = ReleaseFactory.create(album_type="album", release_date_sort=date(2026, 10, 1))
+    credit(single, indie)
+    credit(album, pop)
+    snapshot_with([single, album])
+    assert _names(client, "genre=indie") == [indie.name]
+    assert _names(client, "album_type=album") == [pop.name]
+    assert _names(client, "released_after=2026-11-01") == [indie.name]
+    assert _names(client, "released_before=2026-11-01") == [pop.name]
+    body = client.get("/api/artists/?album_type=compilation").json()
+    assert body["count"] == 0
+
+
+def test_orderings_put_nulls_last(client):
+    a = ArtistFactory.create(name="A", popularity=None, followers=10)
+    b = ArtistFactory.create(name="B", popularity=50, followers=None)
+    c = ArtistFactory.create(name="C", popularity=90, followers=5)
+    releases = []
+    for artist in (a, b, c):
+        release = ReleaseFactory.create()
+        credit(release, artist)
+        releases.append(release)
+    snapshot_with(releases)
+    assert _names(client, "ordering=name") == ["A", "B", "C"]
+    assert _names(client, "ordering=-popularity") == ["C", "B", "A"]
+    assert _names(client, "ordering=-followers") == ["A", "C", "B"]
+    response = client.get("/api/artists/?ordering=shoe-size")
+    assert response.status_code == 422
+    assert "ordering" in response.json()["detail"]
+
+
+def test_date_picks_a_snapshot_and_an_unknown_day_is_a_json_404(client):
+    old, new = ReleaseFactory.create(), ReleaseFactory.create()
+    credit(old, ArtistFactory.create(name="Then"))
+    credit(new, ArtistFactory.create(name="Now"))
+    snapshot_with([old], date=date(2026, 11, 1))
+    snapshot_with([new], date=date(2026, 11, 2))
+    assert _names(client, "") == ["Now"]
+    assert _names(client, "date=2026-11-01") == ["Then"]
+    for path in ("/api/artists/?date=2020-01-01", "/api/releases/?date=2020-01-01"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert response.json() == {"detail": "No snapshot for 2020-01-01"}
+
+
+def test_release_list_in_rank_order_with_credited_artists(client):
+    first, second = ReleaseFactory.create(album_type="single"), ReleaseFactory.create()
+    credit(first, ArtistFactory.create(name="Lead"), ArtistFactory.create(name="Feat"))
+    credit(second, ArtistFactory.create(name="Solo"))
+    snapshot_with([first, second])
+    body = client.get("/api/releases/").json()
+    assert body["count"] == 2
+    assert [item["id"] for item in body["items"]] == [first.spotify_id, second.spotify_id]
+    assert [item["rank"] for item in body["items"]] == [1, 2]
+    assert [a["name"] for a in body["items"][0]["artists"]] == ["Lead", "Feat"]
+    singles = client.get("/api/releases/?album_type=single&limit=1").json()
+    assert [item["id"] for item in singles["items"]] == [first.spotify_id]
+    assert client.get("/api/releases/?offset=5").json()["count"] == 2
+
+
+def test_release_detail_and_unknown_release(client):
+    release = ReleaseFactory.create(label=None)
+    credit(release, ArtistFactory.create(name="Solo"))
+    body = client.get(f"/api/releases/{release.spotify_id}/").json()
+    assert body["tracks"] == []
+    assert body["tracks_fetched_at"] is None
+    assert body["label"] is None
+    response = client.get("/api/releases/nope/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No release with id 'nope'"}
+
+
+def test_snapshot_list(client):
+    release = ReleaseFactory.create()
+    credit(release, ArtistFactory.create())
+    snapshot_with([release], date=date(2026, 11, 1))
+    snapshot_with([release], date=date(2026, 11, 2), source="search")
+    body = client.get("/api/snapshots/").json()
+    assert body["count"] == 2
+    assert [(s["date"], s["source"], s["release_count"]) for s in body["items"]] == [
+        ("2026-11-02", "search", 1),
+        ("2026-11-01", "new-releases", 1),
+    ]
+
+
+def test_new_endpoints_are_in_openapi(client):
+    schema = client.get("/api/openapi.json").json()
+    for path in ("/api/releases/", "/api/releases/{release_id}/", "/api/snapshots/"):
+        assert path in schema["paths"]
+    parameters = {p["name"]: p for p in schema["paths"]["/api/artists/"]["get"]["parameters"]}
+    assert {"q", "genre", "album_type", "released_after", "released_before", "date"} <= set(
+        parameters
+    )
+    assert "-popularity" in json.dumps(parameters["ordering"])

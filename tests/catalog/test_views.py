@@ -1,6 +1,9 @@
 """The dashboard pages: what each visitor sees, htmx fragments versus full pages, and the
 "Refresh now" action's permissions, CSRF and single-flight."""
 
+import csv
+import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -11,6 +14,7 @@ from django_q.models import OrmQ, Schedule
 
 from catalog.models import SyncRun
 from catalog.scheduling import INTERRUPTED_ERROR, sync_schedule_ensure
+from catalog.selectors import VARIOUS_ARTISTS_ID
 from spotify.models import SpotifyConnection
 from tests.catalog.sync_support import sync_lock_held_elsewhere
 from tests.factories import ArtistFactory, ReleaseFactory, credit, snapshot_with
@@ -188,7 +192,18 @@ def test_pagination_pages_through_every_artist(client):
     assert _names(client.get("/", {"q": "Artist", "page": 99})) == _names(second)
 
 
-def test_dashboard_query_count_does_not_grow_with_the_page(client, django_assert_max_num_queries):
+@pytest.mark.parametrize(
+    "query",
+    [{}, {"q": "artist", "type": "album", "new": "true", "exclude_various_artists": "true"}],
+)
+def test_dashboard_query_count_does_not_grow_with_the_page(
+    client, django_assert_max_num_queries, query
+):
+    SyncRun.objects.create(
+        trigger=SyncRun.Trigger.SCHEDULE,
+        status=SyncRun.Status.SUCCEEDED,
+        started_at=timezone.now() - timedelta(minutes=1),
+    )
     releases = []
     for _ in range(24):
         release = ReleaseFactory.create()
@@ -196,7 +211,7 @@ def test_dashboard_query_count_does_not_grow_with_the_page(client, django_assert
         releases.append(release)
     snapshot_with(releases)
     with django_assert_max_num_queries(12):
-        response = client.get("/")
+        response = client.get("/", query)
     assert len(_names(response)) == 24
 
 
@@ -240,6 +255,154 @@ def test_artist_page_lists_every_release_we_know(client, catalog):
 
 def test_unknown_artist_is_404(client):
     assert client.get("/artists/nope/").status_code == 404
+
+
+# --- "new since last sync", Various Artists, feed and CSV links -------------------------------
+
+
+@pytest.fixture
+def novelty():
+    """The latest successful sync brought Nova's album and a Various Artists compilation
+    (Beyoncé is on it); Beyoncé's single and Orchard's were seen before."""
+    started = timezone.now() - timedelta(hours=1)
+    for status, start in [
+        (SyncRun.Status.SUCCEEDED, started - timedelta(days=1)),
+        (SyncRun.Status.SUCCEEDED, started),
+        (SyncRun.Status.FAILED, started + timedelta(minutes=30)),  # not a successful sync
+    ]:
+        SyncRun.objects.create(trigger=SyncRun.Trigger.SCHEDULE, status=status, started_at=start)
+    seen_before = started - timedelta(days=1)
+    nova = ArtistFactory.create(name="Nova Static")
+    beyonce = ArtistFactory.create(name="Beyoncé")
+    orchard = ArtistFactory.create(name="Orchard Lane")
+    various = ArtistFactory.create(spotify_id=VARIOUS_ARTISTS_ID, name="Various Artists")
+    releases = {
+        "album": ReleaseFactory.create(
+            name="Glass Harbour",
+            release_date_sort=date(2026, 11, 20),
+            first_seen_at=started,  # at the sync's very start: new
+        ),
+        "hits": ReleaseFactory.create(
+            name="Winter Hits",
+            album_type="compilation",
+            release_date_sort=date(2026, 11, 25),
+            first_seen_at=started + timedelta(seconds=10),
+        ),
+        "single": ReleaseFactory.create(
+            name="Run Silent",
+            album_type="single",
+            release_date_sort=date(2026, 11, 1),
+            first_seen_at=seen_before,
+        ),
+        "older": ReleaseFactory.create(
+            name="Paper Kites",
+            album_type="single",
+            release_date_sort=date(2026, 10, 2),
+            first_seen_at=seen_before,
+        ),
+    }
+    credit(releases["album"], nova)
+    credit(releases["hits"], various, beyonce)
+    credit(releases["single"], beyonce)
+    credit(releases["older"], orchard)
+    snapshot_with(list(releases.values()))
+    return {"beyonce": beyonce, **releases}
+
+
+def _badged(html: str) -> dict[str, bool]:
+    """Each card's (or release card's) release name, and whether it wears the "New" badge."""
+    cards = re.split(r'<li class="(?:artist|release)-card"', html)[1:]
+    names = [re.search(r'class="(?:release-name|release-card__name)">([^<]+)<', c) for c in cards]
+    return {
+        name.group(1): 'data-testid="new-badge"' in card
+        for name, card in zip(names, cards, strict=True)
+        if name
+    }
+
+
+def test_new_badge_marks_only_releases_first_seen_by_the_latest_successful_sync(client, novelty):
+    html = client.get("/").content.decode()
+    assert _badged(html) == {"Winter Hits": True, "Glass Harbour": True, "Paper Kites": False}
+    without_various = client.get("/", {"exclude_various_artists": "true"}).content.decode()
+    assert _badged(without_various) == {
+        "Glass Harbour": True,
+        "Run Silent": False,
+        "Paper Kites": False,
+    }
+    artist_page = client.get(f"/artists/{novelty['beyonce'].spotify_id}/").content.decode()
+    assert _badged(artist_page) == {"Winter Hits": True, "Run Silent": False}
+
+
+def test_no_new_badge_before_any_successful_sync(client, catalog):
+    SyncRun.objects.create(trigger=SyncRun.Trigger.SCHEDULE, status=SyncRun.Status.FAILED)
+    assert "new-badge" not in client.get("/").content.decode()
+    assert "new-badge" not in client.get(f"/artists/{catalog['nova'].spotify_id}/").content.decode()
+    # Nothing came with a successful sync, so nothing is new (as on the API).
+    response = client.get("/", {"new": "true"})
+    assert _names(response) == []
+    assert "No artists match new since the last sync" in response.content.decode()
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["full-page", "htmx"])
+def test_new_and_various_artists_filters_narrow_the_grid(client, novelty, headers):
+    def names(query: dict[str, str]) -> list[str]:
+        return _names(client.get("/", query, headers=headers))
+
+    assert names({}) == ["Beyoncé", "Various Artists", "Nova Static", "Orchard Lane"]
+    assert names({"new": "true"}) == ["Beyoncé", "Various Artists", "Nova Static"]
+    assert names({"exclude_various_artists": "true"}) == ["Nova Static", "Beyoncé", "Orchard Lane"]
+    both = {"new": "true", "exclude_various_artists": "true"}
+    assert names(both) == ["Nova Static"]
+    assert names({**both, "type": "single"}) == []
+    # The search only sees the releases that pass: Winter Hits is gone without Various Artists.
+    assert names({"q": "winter"}) == ["Beyoncé", "Various Artists"]
+    assert names({"q": "winter", "exclude_various_artists": "true"}) == []
+
+
+def test_filter_checkboxes_work_without_javascript_and_keep_their_state(client, novelty):
+    html = client.get("/").content.decode()
+    assert re.search(r'<input type="checkbox" name="new" value="true"\s+hx-get', html)
+    assert 'name="exclude_various_artists" value="true"\n' in html
+    checked = client.get("/", {"new": "true", "exclude_various_artists": "true"})
+    body = checked.content.decode()
+    assert 'name="new" value="true" checked' in body
+    assert 'name="exclude_various_artists" value="true" checked' in body
+    # Pages keep the filters.
+    assert _names(checked) == ["Nova Static"]
+
+
+def _link(html: str, test_id: str) -> tuple[str, str]:
+    match = re.search(rf'<a href="([^"]*)" data-testid="{test_id}"[^>]*title="([^"]*)"', html)
+    assert match, f"no {test_id} link"
+    return match.group(1).replace("&amp;", "&"), match.group(2)
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["full-page", "htmx"])
+def test_feed_and_csv_links_carry_the_filters(client, novelty, headers):
+    query = {"type": "single", "new": "true", "exclude_various_artists": "true", "q": "run"}
+    html = client.get("/", query, headers=headers).content.decode()
+    feed_url, feed_title = _link(html, "feed-link")
+    csv_url, csv_title = _link(html, "csv-link")
+    assert feed_url == "/feeds/releases.atom?album_type=single&exclude_various_artists=true"
+    assert "no search" in feed_title
+    # The API's `q` only searches artist names: the dashboard's search is left out, and said so.
+    assert csv_url == "/api/artists.csv?album_type=single&exclude_various_artists=true&new=true"
+    assert "without the search" in csv_title
+
+    plain = client.get("/", headers=headers).content.decode()
+    assert _link(plain, "feed-link")[0] == "/feeds/releases.atom"
+    assert _link(plain, "csv-link") == ("/api/artists.csv", "These filters as CSV")
+
+
+def test_the_csv_link_exports_the_artists_the_grid_shows(client, novelty):
+    response = client.get("/", {"new": "true", "exclude_various_artists": "true"})
+    csv_url, _ = _link(response.content.decode(), "csv-link")
+    export = client.get(csv_url)
+    assert export.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(export.getvalue().decode())))
+    assert [row["name"] for row in rows] == _names(response) == ["Nova Static"]
+    feed_url, _ = _link(response.content.decode(), "feed-link")
+    assert client.get(feed_url)["Content-Type"].startswith("application/atom+xml")
 
 
 # --- the sync card ---------------------------------------------------------------------------
