@@ -1,6 +1,8 @@
 import datetime
+import json
+from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
@@ -74,14 +76,11 @@ class NoveltyFilters(Schema):
         if after is not None:
             # PostgreSQL refuses offsets beyond ±15:59 (a 500); in UTC any valid moment is fine.
             after = _in_utc(after)
-        since = None
-        if self.new:
-            since = selectors.sync_latest_succeeded_started_at() or NOTHING_IS_NEW
         return selectors.ReleaseFilters(
             album_type=album_type,
             released_after=released_after,
             released_before=released_before,
-            first_seen_since=since,
+            new_only=self.new,
             first_seen_after=after,
             exclude_various_artists=self.exclude_various_artists,
         )
@@ -90,8 +89,9 @@ class NoveltyFilters(Schema):
 def _in_utc(moment: datetime.datetime) -> datetime.datetime:
     try:
         return moment.astimezone(datetime.UTC)
-    except OverflowError:  # a moment in year 1 with a positive offset
-        return datetime.datetime.min.replace(tzinfo=datetime.UTC)
+    except OverflowError:  # before year 1 or after year 9999 once in UTC
+        edge = datetime.datetime.min if moment.year == 1 else datetime.datetime.max
+        return edge.replace(tzinfo=datetime.UTC)
 
 
 def _snapshot(choice: SnapshotChoice) -> Snapshot | None:
@@ -114,12 +114,10 @@ def artist_list(
     choice: Query[SnapshotChoice],
     filters: Query[ArtistFilters],
     novelty: Query[NoveltyFilters],
-) -> dict[str, object]:
-    snapshot = _snapshot(choice)
-    if snapshot is None:
-        return {"snapshot": None, "count": 0, "items": []}
-    result = selectors.artist_list(
-        snapshot=snapshot,
+) -> HttpResponse:
+    # PostgreSQL writes the document (see selectors.artist_list_json); ninja passes it through.
+    document = selectors.artist_list_json(
+        day=choice.date,
         limit=page.limit,
         offset=page.offset,
         q=filters.q,
@@ -131,11 +129,17 @@ def artist_list(
         ),
         ordering=filters.ordering,
     )
-    return {
-        "snapshot": selectors.snapshot_as_dict(snapshot),
-        "count": result.count,
-        "items": result.items,
-    }
+    if document is None:
+        if choice.date is not None:
+            raise HttpError(404, f"No snapshot for {choice.date.isoformat()}")
+        return _json_response({"snapshot": None, "count": 0, "items": []})
+    return _json_response(json.loads(document))
+
+
+def _json_response(body: dict[str, Any]) -> HttpResponse:
+    """The bytes ninja's renderer would write (`json.dumps` defaults), from data that is JSON
+    already: PostgreSQL's own spacing and raw UTF-8 would change the answers' bytes."""
+    return HttpResponse(json.dumps(body), content_type="application/json; charset=utf-8")
 
 
 @router.get(

@@ -5,14 +5,13 @@ from datetime import datetime
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django_q.models import Schedule
 from django_q.tasks import fetch
 
 from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SyncRun
 from catalog.selectors import ReleaseFilters, SearchText
-from catalog.services import SYNC_LOCK_KEY
+from catalog.sync_lock import sync_lock_held_by_another_session
 
 RELEASE_TYPES = ("album", "single", "compilation")
 SYNC_SCHEDULE_NAME = "sync-new-releases"
@@ -106,7 +105,7 @@ def artist_releases(*, spotify_id: str) -> tuple[Artist, QuerySet[Release]] | No
 def sync_overview() -> SyncOverview:
     newest_running = SyncRun.objects.filter(status=SyncRun.Status.RUNNING).order_by("-pk").first()
     # A `running` row without the lock was left by a worker that died: it is not in progress.
-    in_progress = newest_running if newest_running and sync_lock_held() else None
+    in_progress = newest_running if newest_running and sync_lock_held_by_another_session() else None
     ended = SyncRun.objects.filter(status__in=[SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED])
     last = ended.order_by("-started_at", "-pk").first()
     last_success = None
@@ -127,23 +126,3 @@ def sync_overview() -> SyncOverview:
 def sync_task_finished(*, task_id: str) -> bool:
     """Whether the django-q2 worker has finished the task (its result is stored then)."""
     return fetch(task_id) is not None
-
-
-def sync_lock_held() -> bool:
-    """Whether some session holds the sync's advisory lock, read from pg_locks without taking it.
-
-    A bigint advisory key shows up split in two: high half in classid, low half in objid."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT EXISTS (
-                SELECT 1 FROM pg_locks
-                WHERE locktype = 'advisory' AND granted AND objsubid = 1
-                  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                  AND classid::bigint = %s AND objid::bigint = %s
-            )
-            """,
-            [SYNC_LOCK_KEY >> 32, SYNC_LOCK_KEY & 0xFFFF_FFFF],
-        )
-        row = cursor.fetchone()
-    return bool(row and row[0])

@@ -11,13 +11,13 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from catalog.dashboard_selectors import SYNC_SCHEDULE_NAME, sync_lock_held
+from catalog.dashboard_selectors import SYNC_SCHEDULE_NAME
 from catalog.models import SyncRun
+from catalog.services import sync_runs_fail_interrupted
 
 SYNC_TASK = "catalog.tasks.sync_new_releases"
 # Serialises concurrent `ensure_sync_schedule` runs (say, web and worker starting together).
 SCHEDULE_LOCK_KEY = 0x5EC7_5C4E
-INTERRUPTED_ERROR = "Interrupted: the worker stopped before this sync finished"
 
 
 class ScheduleChange(StrEnum):
@@ -72,28 +72,9 @@ def sync_schedule_ensure(*, minutes: int | None = None) -> tuple[Schedule, Sched
 
 def sync_refresh_request() -> RefreshOutcome:
     """ "Refresh now": shows the sync in progress if there is one, else enqueues one."""
-    sync_runs_interrupted_close()
+    sync_runs_fail_interrupted()
     running = SyncRun.objects.filter(status=SyncRun.Status.RUNNING).order_by("-pk").first()
     if running is not None:
         return RefreshOutcome(running=running)
     task_id = async_task(SYNC_TASK, trigger=SyncRun.Trigger.MANUAL.value, task_name="Refresh now")
     return RefreshOutcome(task_id=str(task_id))
-
-
-def sync_runs_interrupted_close() -> int:
-    """Marks failed the runs left `running` by a worker that died (django-q2's timeout kills it).
-
-    Only the advisory lock's holder can be running, and it is the newest run: any other running
-    row is stale. The update re-checks the status, so a run that finishes meanwhile is untouched.
-    """
-    running = list(
-        SyncRun.objects.filter(status=SyncRun.Status.RUNNING)
-        .order_by("-pk")
-        .values_list("pk", flat=True)
-    )
-    stale = running[1:] if running and sync_lock_held() else running
-    if not stale:
-        return 0
-    return SyncRun.objects.filter(pk__in=stale, status=SyncRun.Status.RUNNING).update(
-        status=SyncRun.Status.FAILED, finished_at=timezone.now(), error=INTERRUPTED_ERROR
-    )

@@ -1,12 +1,26 @@
 """Reads. Each selector makes a fixed number of queries, whatever the page size."""
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from django.db.models import CharField, Count, F, Func, Max, OrderBy, Q, QuerySet, Value, Window
+import psycopg
+from django.db import connection
+from django.db.backends.utils import CursorWrapper
+from django.db.models import (
+    CharField,
+    Count,
+    F,
+    Func,
+    Max,
+    Q,
+    QuerySet,
+    Window,
+)
+from django.db.models.expressions import RawSQL
 
 from catalog.models import (
     Artist,
@@ -36,8 +50,10 @@ class ReleaseFilters:
     album_type: str | None = None
     released_after: date | None = None
     released_before: date | None = None
-    # First seen at or after this moment (`new=true`: the latest successful sync's start).
+    # First seen at or after this moment.
     first_seen_since: datetime | None = None
+    # `new=true`: first seen by the latest successful sync, read in the same SQL statement.
+    new_only: bool = False
     # Strictly after: a polling client's cursor.
     first_seen_after: datetime | None = None
     exclude_various_artists: bool = False
@@ -52,6 +68,8 @@ class ReleaseFilters:
             q &= Q(**{f"{prefix}release_date_sort__lte": self.released_before})
         if self.first_seen_since:
             q &= Q(**{f"{prefix}first_seen_at__gte": self.first_seen_since})
+        if self.new_only:
+            q &= Q(**{f"{prefix}first_seen_at__gte": RawSQL(LATEST_SUCCEEDED_SYNC_START_SQL, ())})
         if self.first_seen_after:
             q &= Q(**{f"{prefix}first_seen_at__gt": self.first_seen_after})
         if self.exclude_various_artists:
@@ -60,6 +78,31 @@ class ReleaseFilters:
             q &= Q(**{f"{prefix}pk__in": releases_not_by_various_artists()})
         return q
 
+    def as_sql(self, release: str) -> tuple[list[str], list[Any]]:
+        """`as_q` for raw SQL: conditions on the release table aliased `release`, to AND."""
+        conditions: list[str] = []
+        params: list[Any] = []
+        if self.album_type:
+            conditions.append(f"{release}.album_type = %s")
+            params.append(self.album_type)
+        if self.released_after:
+            conditions.append(f"{release}.release_date_sort >= %s")
+            params.append(self.released_after)
+        if self.released_before:
+            conditions.append(f"{release}.release_date_sort <= %s")
+            params.append(self.released_before)
+        if self.first_seen_since:
+            conditions.append(f"{release}.first_seen_at >= %s")
+            params.append(self.first_seen_since)
+        if self.new_only:
+            conditions.append(f"{release}.first_seen_at >= {LATEST_SUCCEEDED_SYNC_START_SQL}")
+        if self.first_seen_after:
+            conditions.append(f"{release}.first_seen_at > %s")
+            params.append(self.first_seen_after)
+        if self.exclude_various_artists:
+            conditions.append(f"NOT EXISTS ({CREDITED_TO_VARIOUS_ARTISTS_SQL} = {release}.id)")
+        return conditions, params
+
     @property
     def active(self) -> bool:
         return bool(
@@ -67,6 +110,7 @@ class ReleaseFilters:
             or self.released_after
             or self.released_before
             or self.first_seen_since
+            or self.new_only
             or self.first_seen_after
             or self.exclude_various_artists
         )
@@ -90,6 +134,21 @@ def sync_latest_succeeded_started_at() -> datetime | None:
         .first()
     )
     return started
+
+
+# The latest successful sync's start (`new=true`: releases first seen since), or, before any, a
+# moment no release can be first seen after. In SQL, so that the filter costs no query of its own.
+LATEST_SUCCEEDED_SYNC_START_SQL = f"""coalesce(
+    (SELECT started_at FROM catalog_syncrun WHERE status = '{SyncRun.Status.SUCCEEDED}'
+     ORDER BY started_at DESC LIMIT 1),
+    'infinity'::timestamptz)"""
+# Completed with "= <a release id>": that release credits Various Artists (as
+# `releases_not_by_various_artists` tells them).
+CREDITED_TO_VARIOUS_ARTISTS_SQL = f"""
+    SELECT FROM catalog_releaseartist various_credit
+    JOIN catalog_artist various ON various.id = various_credit.artist_id
+    WHERE (various.spotify_id = '{VARIOUS_ARTISTS_ID}' OR upper(various.name) = 'VARIOUS ARTISTS')
+    AND various_credit.release_id"""
 
 
 class SearchText(Func):
@@ -144,51 +203,180 @@ def artist_list(
     releases: ReleaseFilters | None = None,
     ordering: ArtistOrdering = "-latest_release_date",
 ) -> Page:
-    """Artists credited on the snapshot, most recent release first (by default), then by name."""
-    release_filters = releases or ReleaseFilters()
-    matching = Artist.objects.filter(
-        Q(credits__release__entries__snapshot=snapshot) & release_filters.as_q("credits__release__")
+    """Artists credited on the snapshot, most recent release first (by default), then by name:
+    `artist_list_json`'s items, as dicts."""
+    document = artist_list_json(
+        snapshot_pk=snapshot.pk,
+        limit=limit,
+        offset=offset,
+        q=q,
+        genre=genre,
+        releases=releases,
+        ordering=ordering,
     )
-    if q:
-        matching = matching.alias(search_name=SearchText("name")).filter(
-            search_name__contains=SearchText(Value(q))
-        )
-    if genre:
-        matching = matching.filter(genres__contains=[genre])
-    artists = list(
-        matching.annotate(
-            latest_release_date=Max("credits__release__release_date_sort"),
-            total=Window(Count("pk", distinct=False)),
-        ).order_by(*_artist_ordering(ordering))[offset : offset + limit]
-    )
-    if artists:
-        count = artists[0].total
-    elif q or genre or release_filters.active:
-        count = matching.distinct().count()
+    if document is None:  # deleted meanwhile
+        return Page(count=0, items=[])
+    page = json.loads(document)
+    return Page(count=page["count"], items=page["items"])
+
+
+def artist_list_json(
+    *,
+    day: date | None = None,
+    snapshot_pk: int | None = None,
+    limit: int,
+    offset: int,
+    q: str | None = None,
+    genre: str | None = None,
+    releases: ReleaseFilters | None = None,
+    ordering: ArtistOrdering = "-latest_release_date",
+) -> str | None:
+    """The `/api/artists/` answer as JSON text: the snapshot (`snapshot_pk`'s, else the day's,
+    else the latest), the count, and a page of artists with their releases. None when there is no
+    such snapshot.
+
+    PostgreSQL writes the whole document in ONE statement. One statement reads one database
+    snapshot, so the answer never mixes two syncs without any transaction, and no row reaches
+    Python. Written in SQL rather than compiled from querysets: compiling them cost more than the
+    statement's run; the filters mirror `ReleaseFilters.as_q` (as_sql) and `SearchText`."""
+    if snapshot_pk is not None:
+        snapshot_condition, snapshot_params = "id = %s", [snapshot_pk]
+    elif day is not None:
+        snapshot_condition, snapshot_params = "date = %s", [day]
     else:
-        # Past the end, the windowed count has no row to ride on; the snapshot knows it.
-        count = snapshot.artist_count
-    by_artist = _releases_by_artist(
-        artist_pks=[artist.pk for artist in artists], snapshot=snapshot, filters=release_filters
+        snapshot_condition, snapshot_params = "TRUE", []
+    conditions, params = (releases or ReleaseFilters()).as_sql("release")
+    if q:
+        conditions.append(ARTIST_NAME_CONTAINS_SQL)
+        params.append(q)
+    if genre:
+        conditions.append("artist.genres @> ARRAY[%s]::varchar[]")
+        params.append(genre)
+    sql = ARTIST_LIST_SQL.format(
+        snapshot_condition=snapshot_condition,
+        conditions=" AND ".join(conditions) or "TRUE",
+        order=ARTIST_ORDER_SQL[ordering],
     )
-    return Page(
-        count=count,
-        items=[
-            artist_as_dict(
-                artist,
-                latest_release_date=artist.latest_release_date,
-                releases=by_artist.get(artist.pk, []),
+    with _prepared_cursor() as cursor:
+        cursor.execute(sql, [*snapshot_params, *params, offset, offset + limit])
+        row = cursor.fetchone()
+    return None if row is None else str(row[0])
+
+
+def _prepared_cursor() -> CursorWrapper:
+    """What `connection.cursor()` gives, but binding parameters server-side, so that psycopg
+    prepares a statement run often (settings: "prepare_threshold") and PostgreSQL stops planning
+    it on every request: for the artist list, planning costs about as much as running. Still
+    logged, counted by execute wrappers, and failing with Django's errors."""
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(cursor)
+    return connection.make_cursor(cursor)
+
+
+def _best_image_sql(images: str, *, width: int = 300) -> str:
+    """`best_image` in SQL: the url of the first image whose width is closest to `width`."""
+    return f"""(
+        SELECT image->>'url'
+        FROM jsonb_array_elements(CASE jsonb_typeof({images}) WHEN 'array' THEN {images} END)
+            WITH ORDINALITY AS listed(image, number)
+        ORDER BY abs(coalesce(nullif((image->>'width')::numeric, 0), {width}) - {width}), number
+        LIMIT 1)"""
+
+
+def _utc_timestamp_sql(moment: str) -> str:
+    """A timestamptz as Django's JSON encoder writes it: UTC, milliseconds (if any), then Z."""
+    utc = f"({moment} AT TIME ZONE 'UTC')"
+    return f"""to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS') || CASE
+        WHEN extract(microseconds FROM {utc})::bigint %% 1000000 = 0 THEN 'Z'
+        ELSE to_char({utc}, '.MS"Z"') END"""
+
+
+# `SearchText("name")` contains `SearchText(q)`, as the `artist_name_search_trgm` index reads it.
+ARTIST_NAME_CONTAINS_SQL = r"""catalog_search_text(artist.name) LIKE '%%' || replace(replace(replace(
+    catalog_search_text(%s), '\', '\\'), '%%', '\%%'), '_', '\_') || '%%'"""
+# Ties are broken by name, then id, so that pages never overlap; nulls come last.
+ARTIST_ORDER_SQL: dict[str, str] = {
+    "name": "artist.name, artist.id",
+    "-latest_release_date": "max(release.release_date_sort) DESC NULLS LAST, artist.name, artist.id",
+    "-popularity": "artist.popularity DESC NULLS LAST, artist.name, artist.id",
+    "-followers": "artist.followers DESC NULLS LAST, artist.name, artist.id",
+}
+# Parameters: the snapshot's, the conditions', then the page's bounds (offset, offset + limit).
+# `numbered` holds every matching artist, numbered in the requested order, with the ids of its
+# releases that pass the filters; the count is theirs, the page a range of their numbers.
+ARTIST_LIST_SQL = (
+    """
+WITH snapshot AS (
+    SELECT id, date, fetched_at, source, market FROM catalog_snapshot
+    WHERE {snapshot_condition}
+    ORDER BY date DESC, fetched_at DESC
+    LIMIT 1
+), numbered AS (
+    SELECT
+        artist.id, artist.spotify_id, artist.name, artist.spotify_url, artist.uri, artist.images,
+        artist.genres, artist.popularity, artist.followers,
+        max(release.release_date_sort) AS latest_release_date,
+        array_agg(release.id) AS release_ids,
+        row_number() OVER (ORDER BY {order}) AS position
+    FROM snapshot
+    JOIN catalog_snapshotentry entry ON entry.snapshot_id = snapshot.id
+    JOIN catalog_release release ON release.id = entry.release_id
+    JOIN catalog_releaseartist credit ON credit.release_id = release.id
+    JOIN catalog_artist artist ON artist.id = credit.artist_id
+    WHERE {conditions}
+    GROUP BY artist.id
+)
+SELECT json_build_object(
+    'snapshot', json_build_object(
+        'date', snapshot.date,
+        'fetched_at', """
+    + _utc_timestamp_sql("snapshot.fetched_at")
+    + """,
+        'source', snapshot.source,
+        'market', nullif(snapshot.market, '')
+    ),
+    'count', (SELECT count(*) FROM numbered),
+    'items', coalesce((
+        SELECT json_agg(json_build_object(
+            'id', artist.spotify_id,
+            'name', artist.name,
+            'spotify_url', artist.spotify_url,
+            'uri', artist.uri,
+            'image', """
+    + _best_image_sql("artist.images")
+    + """,
+            'genres', artist.genres,
+            'popularity', artist.popularity,
+            'followers', artist.followers,
+            'latest_release_date', artist.latest_release_date,
+            'releases', (
+                SELECT json_agg(json_build_object(
+                    'id', release.spotify_id,
+                    'name', release.name,
+                    'album_type', release.album_type,
+                    'release_date', release.release_date,
+                    'release_date_precision', release.release_date_precision,
+                    'total_tracks', release.total_tracks,
+                    'image', """
+    + _best_image_sql("release.images")
+    + """,
+                    'spotify_url', release.spotify_url
+                ) ORDER BY release.release_date_sort DESC NULLS LAST, release.name)
+                FROM catalog_release release
+                WHERE release.id = ANY(artist.release_ids)
             )
-            for artist in artists
-        ],
-    )
-
-
-def _artist_ordering(ordering: ArtistOrdering) -> list[OrderBy | str]:
-    if ordering == "name":
-        return ["name", "pk"]
-    field = ordering.removeprefix("-")
-    return [F(field).desc(nulls_last=True), "name", "pk"]
+        ) ORDER BY artist.position)
+        FROM numbered artist
+        WHERE artist.position > %s AND artist.position <= %s
+    ), '[]')
+)::text
+FROM snapshot
+"""
+)
 
 
 def artist_detail(*, spotify_id: str) -> dict[str, Any] | None:

@@ -1,20 +1,19 @@
 """Writes: the sync that turns Spotify's new releases into today's snapshot."""
 
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from time import monotonic
 from typing import Any
 
-from django.conf import settings
-from django.db import DatabaseError, connection, models, transaction
+from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 
 from catalog.caching import data_version_forget
 from catalog.fetching import albums_fetch, artists_enrich
 from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SnapshotEntry, SyncRun
+from catalog.sync_lock import sync_lock, sync_lock_held_by_another_session
 from catalog.tracks import tracks_fetch, tracks_store
 from catalog.webhooks import webhooks_enqueue_for_run
 from spotify.client import SpotifyClient, site_client
@@ -24,12 +23,7 @@ from spotify.types import Artist as SpotifyArtist
 
 logger = logging.getLogger(__name__)
 
-# Any constant works, as long as nothing else in the database uses it for an advisory lock.
-SYNC_LOCK_KEY = 0x5EC7_2026
-
-
-class SyncAlreadyRunning(Exception):
-    pass
+INTERRUPTED_ERROR = "Interrupted: the worker running this sync died before it finished"
 
 
 @dataclass(frozen=True)
@@ -38,23 +32,9 @@ class UpsertCounts:
     updated: int
 
 
-@contextmanager
-def _sync_lock() -> Iterator[bool]:
-    """A session-level advisory lock: it dies with the connection if a worker is killed."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [SYNC_LOCK_KEY])
-        acquired = bool(cursor.fetchone()[0])
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [SYNC_LOCK_KEY])
-
-
 def sync_run_execute(*, trigger: SyncRun.Trigger, client: SpotifyClient | None = None) -> SyncRun:
     """Runs one sync and returns its record; a failure is recorded on it, never half-written."""
-    with _sync_lock() as acquired:
+    with sync_lock() as acquired:
         if not acquired:
             now = timezone.now()
             return SyncRun.objects.create(
@@ -64,8 +44,7 @@ def sync_run_execute(*, trigger: SyncRun.Trigger, client: SpotifyClient | None =
                 finished_at=now,
                 error="Another sync is already running",
             )
-        # Holding the lock proves that no other sync is alive: a `running` run is an orphan.
-        sync_runs_fail_stale(older_than=timedelta(0))
+        sync_runs_fail_interrupted()
         run = SyncRun.objects.create(trigger=trigger)
         client = client or site_client()
         started = monotonic()
@@ -91,18 +70,23 @@ def sync_run_execute(*, trigger: SyncRun.Trigger, client: SpotifyClient | None =
         return run
 
 
-def sync_runs_fail_stale(*, older_than: timedelta | None = None) -> int:
-    """Marks failed the `running` runs whose worker died (killed, out of memory, host lost): they
-    would otherwise say "running" forever. Called when a sync starts and when the dashboard reads."""
-    if older_than is None:
-        older_than = timedelta(minutes=settings.SYNC_STALE_AFTER_MINUTES)
-    now = timezone.now()
-    return SyncRun.objects.filter(
-        status=SyncRun.Status.RUNNING, started_at__lte=now - older_than
-    ).update(
-        status=SyncRun.Status.FAILED,
-        finished_at=now,
-        error="The worker running this sync died before it finished (worker died)",
+def sync_runs_fail_interrupted() -> int:
+    """Marks failed the runs a dead worker left `running` (killed, out of memory, or stopped by
+    django-q2's timeout); they would otherwise say "running" forever and block "Refresh now".
+
+    Only the sync lock's holder can be running, and its run is the newest: while another session
+    holds the lock, every older running row is an orphan; when none does, every running row is.
+    The update re-checks the status, so a run that finishes meanwhile is left alone."""
+    running = list(
+        SyncRun.objects.filter(status=SyncRun.Status.RUNNING)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+    )
+    orphans = running[1:] if running and sync_lock_held_by_another_session() else running
+    if not orphans:
+        return 0
+    return SyncRun.objects.filter(pk__in=orphans, status=SyncRun.Status.RUNNING).update(
+        status=SyncRun.Status.FAILED, finished_at=timezone.now(), error=INTERRUPTED_ERROR
     )
 
 

@@ -1,11 +1,10 @@
 """Functions the django-q2 worker runs; the schedule and "Refresh now" name them by path."""
 
 from catalog.models import SyncRun
-from catalog.scheduling import sync_runs_interrupted_close
-from catalog.services import sync_run_execute
+from catalog.services import sync_run_execute, sync_runs_fail_interrupted
 
 
 def sync_new_releases(trigger: str = SyncRun.Trigger.SCHEDULE) -> int:
     """Runs one sync and returns its SyncRun's id (kept small: django-q2 stores the result)."""
-    sync_runs_interrupted_close()
+    sync_runs_fail_interrupted()
     return sync_run_execute(trigger=SyncRun.Trigger(trigger)).pk

@@ -26,9 +26,16 @@ def _error_response(description: str, *, errors: bool = False) -> dict[str, Any]
     return {"description": description, "content": {"application/json": {"schema": body}}}
 
 
+def _no_nul(schema: dict[str, Any]) -> None:
+    """Text parameters cannot hold NUL (PostgreSQL refuses it; ApiJsonErrorsMiddleware says 422)."""
+    for option in schema.get("anyOf", [schema]):
+        if option.get("type") == "string" and "format" not in option and "enum" not in option:
+            option.setdefault("pattern", "^[^\\x00]*$")
+
+
 class Api(NinjaAPI):
-    """Documents the errors every operation can answer, so that clients (and schemathesis) find
-    them in the schema: 422 for invalid parameters, 503 while the database is unavailable."""
+    """Documents what every operation shares, so that clients (and schemathesis) find it in the
+    schema: 422 for invalid parameters, 503 while the database is unavailable, no NUL in text."""
 
     def get_openapi_schema(
         self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
@@ -36,6 +43,8 @@ class Api(NinjaAPI):
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         for operations in schema["paths"].values():
             for operation in operations.values():
+                for parameter in operation.get("parameters", []):
+                    _no_nul(parameter["schema"])
                 responses = operation["responses"]
                 if operation.get("parameters"):
                     responses.setdefault(422, _error_response("Invalid parameters", errors=True))

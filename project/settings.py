@@ -159,7 +159,11 @@ DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["OPTIONS"] = {
-    "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5),
+    # psycopg prepares a statement bound server-side on its 5th run on a connection, so PostgreSQL
+    # stops planning it on every request (catalog.selectors' artist list; Django's own cursors
+    # bind client-side and never prepare). Off behind a transaction-pooling PgBouncer < 1.21.
+    "prepare_threshold": 5 if env.bool("DATABASE_PREPARED_STATEMENTS", default=True) else None,
 }
 # Lets several test runs share one PostgreSQL server without dropping each other's database.
 if test_database_name := env.str("TEST_DATABASE_NAME", default=""):
@@ -253,8 +257,6 @@ ARTIST_DETAILS_TTL_DAYS = env.int("ARTIST_DETAILS_TTL_DAYS", default=7)
 # When Spotify refuses /albums?ids=, track lists cost one call per release: this many per run.
 TRACKS_PER_RUN_FALLBACK_LIMIT = env.int("TRACKS_PER_RUN_FALLBACK_LIMIT", default=50)
 SYNC_INTERVAL_MINUTES = env.int("SYNC_INTERVAL_MINUTES", default=60)
-# A `running` run older than this lost its worker: it is marked failed.
-SYNC_STALE_AFTER_MINUTES = env.int("SYNC_STALE_AFTER_MINUTES", default=30)
 # Development Mode (2026) fallbacks: search pages when /browse/new-releases is refused, and
 # /artists/{id} one by one, at most this many per run, when /artists?ids= is.
 SEARCH_FALLBACK_MAX_ALBUMS = env.int("SEARCH_FALLBACK_MAX_ALBUMS", default=100)

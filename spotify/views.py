@@ -12,6 +12,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.utils.csp import CSP
+from django.views.decorators.csp import csp_override
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -95,6 +97,10 @@ def logout(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_exempt  # the fake's own consent form posts back here, as Spotify's page does on its site
+# The page stands in for Spotify's own site and styles itself inline; our pages keep the strict CSP.
+@csp_override(
+    {"default-src": [CSP.NONE], "style-src": [CSP.UNSAFE_INLINE], "form-action": [CSP.SELF]}
+)
 def demo_authorize(request: HttpRequest) -> HttpResponse:
     """Demo mode's consent page: the in-process fake Spotify's `/authorize`, served on our site."""
     if not is_demo_mode():

@@ -70,8 +70,20 @@ def page(browser: Browser, live_server: Any) -> Iterator[Page]:
     # No network here: album art from Spotify's CDN is answered with a local placeholder.
     context.route("https://**/*", _placeholder_image)
     page = context.new_page()
+    # Every scenario also proves our pages run under our own CSP: Chromium reports each blocked
+    # inline script or style on the console.
+    csp_violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            csp_violations.append(message.text)
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
     yield page
     context.close()
+    assert csp_violations == []
 
 
 def _placeholder_image(route: Route) -> None:

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 import psycopg
 from django.db import connection
 
-from catalog.services import SYNC_LOCK_KEY
+from catalog.sync_lock import SYNC_LOCK_KEY
 
 
 def database_conninfo() -> dict[str, object]:

@@ -7,8 +7,7 @@ import respx
 from django.utils import timezone
 
 from catalog.fetching import SEVERAL_ARTISTS, albums_fetch, artists_enrich
-from catalog.models import Snapshot, SyncRun
-from catalog.services import sync_runs_fail_stale
+from catalog.models import Snapshot
 from spotify.client import site_client
 from spotify.errors import ForbiddenEndpointError
 from spotify.forbidden import endpoint_forbid, endpoint_forbidden, endpoint_forbidden_until
@@ -209,25 +208,3 @@ def test_a_remembered_artists_refusal_skips_the_batch_call(spotify_mock):
 
     assert batch.call_count == 0
     assert one.call_count == 1
-
-
-# --- stale runs --------------------------------------------------------------------------------
-
-
-def test_a_running_run_older_than_the_timeout_is_marked_failed(settings):
-    settings.SYNC_STALE_AFTER_MINUTES = 30
-    dead = SyncRun.objects.create(
-        trigger=SyncRun.Trigger.SCHEDULE, started_at=timezone.now() - timedelta(minutes=31)
-    )
-    alive = SyncRun.objects.create(
-        trigger=SyncRun.Trigger.MANUAL, started_at=timezone.now() - timedelta(minutes=5)
-    )
-
-    assert sync_runs_fail_stale() == 1
-
-    dead.refresh_from_db()
-    alive.refresh_from_db()
-    assert dead.status == SyncRun.Status.FAILED
-    assert "worker died" in dead.error
-    assert dead.finished_at is not None
-    assert alive.status == SyncRun.Status.RUNNING

@@ -12,11 +12,10 @@ from django_q.models import Schedule
 from catalog.dashboard_selectors import SYNC_SCHEDULE_NAME
 from catalog.models import SyncRun
 from catalog.scheduling import (
-    INTERRUPTED_ERROR,
     ScheduleChange,
-    sync_runs_interrupted_close,
     sync_schedule_ensure,
 )
+from catalog.services import INTERRUPTED_ERROR, sync_runs_fail_interrupted
 from tests.catalog.sync_support import sync_lock_held_elsewhere
 
 pytestmark = pytest.mark.django_db
@@ -135,7 +134,7 @@ def test_running_rows_without_the_lock_are_closed_as_interrupted():
     done = SyncRun.objects.create(
         trigger=SyncRun.Trigger.CLI, status=SyncRun.Status.SUCCEEDED, finished_at=timezone.now()
     )
-    assert sync_runs_interrupted_close() == 1
+    assert sync_runs_fail_interrupted() == 1
     stale.refresh_from_db()
     done.refresh_from_db()
     assert stale.status == SyncRun.Status.FAILED
@@ -148,7 +147,7 @@ def test_the_run_holding_the_lock_is_left_running():
     older = SyncRun.objects.create(trigger=SyncRun.Trigger.SCHEDULE)
     current = SyncRun.objects.create(trigger=SyncRun.Trigger.MANUAL)
     with sync_lock_held_elsewhere():
-        assert sync_runs_interrupted_close() == 1
+        assert sync_runs_fail_interrupted() == 1
     older.refresh_from_db()
     current.refresh_from_db()
     assert older.status == SyncRun.Status.FAILED

@@ -13,8 +13,9 @@ from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
 from catalog.models import SyncRun
-from catalog.scheduling import INTERRUPTED_ERROR, sync_schedule_ensure
+from catalog.scheduling import sync_schedule_ensure
 from catalog.selectors import VARIOUS_ARTISTS_ID
+from catalog.services import INTERRUPTED_ERROR
 from spotify.models import SpotifyConnection
 from tests.catalog.sync_support import sync_lock_held_elsewhere
 from tests.factories import ArtistFactory, ReleaseFactory, credit, snapshot_with

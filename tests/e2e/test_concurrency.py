@@ -2,6 +2,7 @@
 sync, and API answers never mix two syncs."""
 
 import threading
+import time
 from collections.abc import Callable
 from io import StringIO
 from itertools import count
@@ -12,6 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from catalog import selectors
 from catalog.models import SyncRun
 from catalog.services import sync_run_execute
 from catalog.tasks import sync_new_releases
@@ -75,11 +77,26 @@ def test_scheduler_refresh_now_and_cli_at_the_same_moment_make_exactly_one_sync(
     assert fake_spotify.calls("GET /v1/browse/new-releases") == 1
 
 
-def test_api_answers_never_mix_two_syncs(fake_spotify: FakeServer, live_server: Any):
-    """Syncs replace today's snapshot with alternately 20 and 40 releases while threads read
-    /api/artists/; every answer must equal the reference answer of the sync it names."""
-    references: dict[str, list[Any]] = {}
-    answers: list[dict[str, Any]] = []
+# The listings that name their snapshot; each answer must be one sync's, whole.
+LISTINGS = ["/api/artists/?limit=200", "/api/releases/?limit=200"]
+
+
+def test_api_answers_never_mix_two_syncs(
+    fake_spotify: FakeServer, live_server: Any, monkeypatch: pytest.MonkeyPatch
+):
+    """Syncs replace today's snapshot with alternately 20 and 40 releases while threads read the
+    listings; every answer must equal the reference answer of the sync it names."""
+    release_list = selectors.release_list
+
+    def release_list_under_load(**kwargs: Any) -> Any:
+        # A loaded server: time passes between the snapshot's lookup and its page's queries,
+        # the window in which a sync may commit.
+        time.sleep(0.02)
+        return release_list(**kwargs)
+
+    monkeypatch.setattr(selectors, "release_list", release_list_under_load)
+    references: dict[tuple[str, str], list[Any]] = {}
+    answers: list[tuple[str, dict[str, Any]]] = []
     failures: list[str] = []
     stop = threading.Event()
     unique = count()
@@ -93,25 +110,26 @@ def test_api_answers_never_mix_two_syncs(fake_spotify: FakeServer, live_server: 
                     if run.status != SyncRun.Status.SUCCEEDED:
                         failures.append(f"sync {run.status}: {run.error}")
                         continue
-                    # No other writer now: this answer is the sync's reference.
-                    body = http.get(f"/api/artists/?limit=200&ref={next(unique)}").json()
-                    references[body["snapshot"]["fetched_at"]] = body["items"]
+                    # No other writer now: these answers are the sync's references.
+                    for listing in LISTINGS:
+                        body = http.get(f"{listing}&ref={next(unique)}").json()
+                        references[listing, body["snapshot"]["fetched_at"]] = body["items"]
         finally:
             stop.set()
             connection.close()
 
-    def reader() -> None:
+    def reader(listing: str) -> None:
         with httpx.Client(base_url=live_server.url) as http:
             while not stop.is_set():
                 # A unique parameter defeats the response cache: the view reads the database.
-                response = http.get(f"/api/artists/?limit=200&r={next(unique)}")
+                response = http.get(f"{listing}&r={next(unique)}")
                 if response.status_code != 200:
                     failures.append(f"{response.status_code}: {response.text[:200]}")
                     continue
-                answers.append(response.json())
+                answers.append((listing, response.json()))
 
     assert sync_run_execute(trigger=SyncRun.Trigger.CLI).status == SyncRun.Status.SUCCEEDED
-    readers = [threading.Thread(target=reader) for _ in range(4)]
+    readers = [threading.Thread(target=reader, args=(LISTINGS[n % 2],)) for n in range(4)]
     writer = threading.Thread(target=syncs)
     for thread in [*readers, writer]:
         thread.start()
@@ -119,8 +137,12 @@ def test_api_answers_never_mix_two_syncs(fake_spotify: FakeServer, live_server: 
         thread.join(timeout=120)
 
     assert failures == []
-    during = [a for a in answers if a["snapshot"]["fetched_at"] in references]
+    during = [
+        (listing, body)
+        for listing, body in answers
+        if (listing, body["snapshot"]["fetched_at"]) in references
+    ]
     assert len(during) > 20, "the readers hardly overlapped the syncs"
-    for answer in during:
-        assert answer["count"] == len(answer["items"])
-        assert answer["items"] == references[answer["snapshot"]["fetched_at"]]
+    for listing, body in during:
+        assert body["count"] == len(body["items"]), listing
+        assert body["items"] == references[listing, body["snapshot"]["fetched_at"]], listing

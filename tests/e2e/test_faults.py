@@ -84,6 +84,7 @@ def test_a_persistent_500_fails_clearly_and_the_api_serves_the_previous_snapshot
     assert "HTTP 500 3 times in a row" in run.error
     after = api_artists(client)
     assert after == before
+    assert good.snapshot is not None
     assert after["snapshot"]["date"] == str(good.snapshot.date)
     assert after["count"] == good.artist_count > 0
 

@@ -17,7 +17,8 @@ from django.db import connection
 
 from catalog import services
 from catalog.models import Artist, Release, SnapshotEntry, SyncRun
-from catalog.services import SYNC_LOCK_KEY, sync_run_execute
+from catalog.services import INTERRUPTED_ERROR, sync_run_execute
+from catalog.sync_lock import SYNC_LOCK_KEY
 from tests.e2e.conftest import FakeServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,5 +140,5 @@ def test_a_worker_killed_mid_sync_releases_the_lock_and_its_run_is_marked_failed
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     orphan.refresh_from_db()
     assert orphan.status == SyncRun.Status.FAILED
-    assert "worker died" in orphan.error
+    assert orphan.error == INTERRUPTED_ERROR
     assert not SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exists()

@@ -37,7 +37,7 @@ FAULTS: list[dict[str, Any] | None] = [
     {"error_burst": 1, "error_status": 503},
     {"slow_seconds": 0.6, "fault_paths": ["/v1/browse/new-releases"]},
 ]
-CLEAR = {
+CLEAR: dict[str, Any] = {
     "error_burst": 0,
     "rate_limit_requests": 0,
     "persistent_error_status": None,

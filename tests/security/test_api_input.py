@@ -63,3 +63,30 @@ def test_a_first_seen_after_at_the_edges_of_time_is_no_500(client: Client, momen
         response = client.get(f"{path}?first_seen_after={moment}")
 
         assert response.status_code in (200, 422), (path, response.content[:300])
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/artists.csv?album_type=%00",  # found by schemathesis: a 500 mid-stream
+        "/api/artists/?q=a%00b",
+        "/api/releases/?album_type=single&genre=%00",
+    ],
+)
+def test_a_nul_character_in_a_parameter_is_a_422_naming_it(client: Client, path: str):
+    response = client.get(path)
+
+    assert response.status_code == 422
+    name = path.split("%00")[0].rsplit("&", 1)[-1].rsplit("?", 1)[-1].split("=")[0]
+    assert response.json() == {
+        "detail": f"Invalid request: {name}: must not contain NUL characters"
+    }
+
+
+@pytest.mark.parametrize("path", ["/api/artists/a%00b/", "/api/releases/a%00b/", "/artists/a%00b/"])
+def test_a_nul_character_in_the_path_is_a_404(client: Client, path: str):
+    response = client.get(path)
+
+    assert response.status_code == 404
+    if path.startswith("/api/"):
+        assert response.json() == {"detail": "Not Found"}
