@@ -174,6 +174,9 @@ def bench_api(wrk: str) -> tuple[list[Load], dict[str, object]]:
         env=env,
     )
     facts: dict[str, object] = {"seeded": json.loads(seeded.strip().splitlines()[-1])}
+    # Planner statistics, as autovacuum would have gathered them on a live database.
+    with psycopg.connect(f"{PG}/{API_DB}", autocommit=True) as conn:
+        conn.execute("ANALYZE")
     loads: list[Load] = []
     with _gunicorn(env | {"API_RESPONSE_CACHE": "1"}) as base:
         status, headers, body = _get(base + ARTISTS)
@@ -248,7 +251,11 @@ def bench_sync() -> list[dict[str, object]]:
     return results
 
 
-def _machine() -> list[tuple[str, str]]:
+def _load_average() -> str:
+    return " / ".join(f"{load:.1f}" for load in os.getloadavg())
+
+
+def _machine(facts: dict[str, object]) -> list[tuple[str, str]]:
     cpu = next(
         (
             line.split(":", 1)[1].strip()
@@ -275,10 +282,9 @@ def _machine() -> list[tuple[str, str]]:
         ("Django / django-ninja", f"{versions[0]} / {versions[1]}"),
         ("PostgreSQL", str(row[0]) if row else "unknown"),
         ("wrk", wrk_version.split("[")[0].strip() or "wrk"),
-        (
-            "Load average at the end (1/5/15 min)",
-            " / ".join(f"{load:.1f}" for load in os.getloadavg()),
-        ),
+        ("Load average at the start (1/5/15 min)", str(facts.get("load_at_start", "unknown"))),
+        ("Load average after the API loads", str(facts.get("load_after_api", "unknown"))),
+        ("Load average at the end", _load_average()),
     ]
 
 
@@ -298,7 +304,7 @@ def write_doc(loads: list[Load], facts: dict[str, object], syncs: list[dict[str,
         "",
         "| | |",
         "|---|---|",
-        *(f"| {key} | {value} |" for key, value in _machine()),
+        *(f"| {key} | {value} |" for key, value in _machine(facts)),
         "",
         "## API under load",
         "",
@@ -377,7 +383,10 @@ def main() -> None:
     raw = ROOT / "bench" / "last-run.json"
     if "--doc-only" not in sys.argv:
         wrk = _ensure_wrk()
+        load_at_start = _load_average()
         loads, facts = bench_api(wrk)
+        facts["load_at_start"] = load_at_start
+        facts["load_after_api"] = _load_average()
         for load in loads:
             print(load, flush=True)
         syncs = bench_sync()

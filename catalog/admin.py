@@ -16,22 +16,10 @@ from catalog.models import (
     WebhookEndpoint,
 )
 from catalog.webhooks import webhook_endpoint_enable
+from project.admin import ReadOnlyAdmin
 
 # An endpoint's page shows this many recent deliveries; the full log is under Webhook deliveries.
 WEBHOOK_LOG_ROWS = 50
-
-
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    """Synced data is Spotify's: the admin shows it and never edits it."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class CreditInline(admin.TabularInline[ReleaseArtist, Any]):

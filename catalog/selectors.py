@@ -18,9 +18,11 @@ from django.db.models import (
     Max,
     Q,
     QuerySet,
+    Subquery,
     Window,
 )
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Greatest
 
 from catalog.models import (
     Artist,
@@ -69,7 +71,8 @@ class ReleaseFilters:
         if self.first_seen_since:
             q &= Q(**{f"{prefix}first_seen_at__gte": self.first_seen_since})
         if self.new_only:
-            q &= Q(**{f"{prefix}first_seen_at__gte": RawSQL(LATEST_SUCCEEDED_SYNC_START_SQL, ())})
+            since = RawSQL(LATEST_SUCCEEDED_SYNC_START_SQL, ())  # noqa: S611 (a constant)
+            q &= Q(**{f"{prefix}first_seen_at__gte": since})
         if self.first_seen_after:
             q &= Q(**{f"{prefix}first_seen_at__gt": self.first_seen_after})
         if self.exclude_various_artists:
@@ -141,7 +144,7 @@ def sync_latest_succeeded_started_at() -> datetime | None:
 LATEST_SUCCEEDED_SYNC_START_SQL = f"""coalesce(
     (SELECT started_at FROM catalog_syncrun WHERE status = '{SyncRun.Status.SUCCEEDED}'
      ORDER BY started_at DESC LIMIT 1),
-    'infinity'::timestamptz)"""
+    'infinity'::timestamptz)"""  # noqa: S608 (constants only)
 # Completed with "= <a release id>": that release credits Various Artists (as
 # `releases_not_by_various_artists` tells them).
 CREDITED_TO_VARIOUS_ARTISTS_SQL = f"""
@@ -239,12 +242,13 @@ def artist_list_json(
     snapshot, so the answer never mixes two syncs without any transaction, and no row reaches
     Python. Written in SQL rather than compiled from querysets: compiling them cost more than the
     statement's run; the filters mirror `ReleaseFilters.as_q` (as_sql) and `SearchText`."""
+    snapshot_params: list[Any] = []
     if snapshot_pk is not None:
         snapshot_condition, snapshot_params = "id = %s", [snapshot_pk]
     elif day is not None:
         snapshot_condition, snapshot_params = "date = %s", [day]
     else:
-        snapshot_condition, snapshot_params = "TRUE", []
+        snapshot_condition = "TRUE"
     conditions, params = (releases or ReleaseFilters()).as_sql("release")
     if q:
         conditions.append(ARTIST_NAME_CONTAINS_SQL)
@@ -256,6 +260,9 @@ def artist_list_json(
         snapshot_condition=snapshot_condition,
         conditions=" AND ".join(conditions) or "TRUE",
         order=ARTIST_ORDER_SQL[ordering],
+        fetched_at=_utc_timestamp_sql("snapshot.fetched_at"),
+        artist_image=_best_image_sql("artist.images"),
+        release_image=_best_image_sql("release.images"),
     )
     with _prepared_cursor() as cursor:
         cursor.execute(sql, [*snapshot_params, *params, offset, offset + limit])
@@ -272,9 +279,10 @@ def _prepared_cursor() -> CursorWrapper:
     connection.ensure_connection()
     with connection.wrap_database_errors:
         cursor = psycopg.Cursor(connection.connection)
+    # django-stubs say these take a CursorWrapper; Django hands them the DB-API cursor.
     if connection.queries_logged:
-        return connection.make_debug_cursor(cursor)
-    return connection.make_cursor(cursor)
+        return connection.make_debug_cursor(cursor)  # type: ignore[arg-type]
+    return connection.make_cursor(cursor)  # type: ignore[arg-type]
 
 
 def _best_image_sql(images: str, *, width: int = 300) -> str:
@@ -284,7 +292,7 @@ def _best_image_sql(images: str, *, width: int = 300) -> str:
         FROM jsonb_array_elements(CASE jsonb_typeof({images}) WHEN 'array' THEN {images} END)
             WITH ORDINALITY AS listed(image, number)
         ORDER BY abs(coalesce(nullif((image->>'width')::numeric, 0), {width}) - {width}), number
-        LIMIT 1)"""
+        LIMIT 1)"""  # noqa: S608 (column names from this module)
 
 
 def _utc_timestamp_sql(moment: str) -> str:
@@ -308,8 +316,7 @@ ARTIST_ORDER_SQL: dict[str, str] = {
 # Parameters: the snapshot's, the conditions', then the page's bounds (offset, offset + limit).
 # `numbered` holds every matching artist, numbered in the requested order, with the ids of its
 # releases that pass the filters; the count is theirs, the page a range of their numbers.
-ARTIST_LIST_SQL = (
-    """
+ARTIST_LIST_SQL = """
 WITH snapshot AS (
     SELECT id, date, fetched_at, source, market FROM catalog_snapshot
     WHERE {snapshot_condition}
@@ -333,9 +340,7 @@ WITH snapshot AS (
 SELECT json_build_object(
     'snapshot', json_build_object(
         'date', snapshot.date,
-        'fetched_at', """
-    + _utc_timestamp_sql("snapshot.fetched_at")
-    + """,
+        'fetched_at', {fetched_at},
         'source', snapshot.source,
         'market', nullif(snapshot.market, '')
     ),
@@ -346,9 +351,7 @@ SELECT json_build_object(
             'name', artist.name,
             'spotify_url', artist.spotify_url,
             'uri', artist.uri,
-            'image', """
-    + _best_image_sql("artist.images")
-    + """,
+            'image', {artist_image},
             'genres', artist.genres,
             'popularity', artist.popularity,
             'followers', artist.followers,
@@ -361,9 +364,7 @@ SELECT json_build_object(
                     'release_date', release.release_date,
                     'release_date_precision', release.release_date_precision,
                     'total_tracks', release.total_tracks,
-                    'image', """
-    + _best_image_sql("release.images")
-    + """,
+                    'image', {release_image},
                     'spotify_url', release.spotify_url
                 ) ORDER BY release.release_date_sort DESC NULLS LAST, release.name)
                 FROM catalog_release release
@@ -376,7 +377,6 @@ SELECT json_build_object(
 )::text
 FROM snapshot
 """
-)
 
 
 def artist_detail(*, spotify_id: str) -> dict[str, Any] | None:
@@ -542,6 +542,14 @@ def latest_sync_time() -> datetime | None:
 
 
 def data_changed_at() -> datetime | None:
-    """When a sync last committed: every sync rewrites its snapshot's `fetched_at`."""
-    changed: datetime | None = Snapshot.objects.aggregate(changed=Max("fetched_at"))["changed"]
+    """When a sync last changed what the API serves: its snapshot's commit (every sync rewrites
+    `fetched_at`), or the end of its run, since track lists are stored after the snapshot."""
+    last_run_end = (
+        SyncRun.objects.filter(status=SyncRun.Status.SUCCEEDED)
+        .order_by(F("finished_at").desc(nulls_last=True))
+        .values("finished_at")[:1]
+    )
+    changed: datetime | None = Snapshot.objects.aggregate(
+        changed=Greatest(Max("fetched_at"), Subquery(last_run_end))
+    )["changed"]
     return changed

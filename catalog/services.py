@@ -14,7 +14,7 @@ from catalog.caching import data_version_forget
 from catalog.fetching import albums_fetch, artists_enrich
 from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SnapshotEntry, SyncRun
 from catalog.sync_lock import sync_lock, sync_lock_held_by_another_session
-from catalog.tracks import tracks_fetch, tracks_store
+from catalog.tracks import tracks_sync
 from catalog.webhooks import webhooks_enqueue_for_run
 from spotify.client import SpotifyClient, site_client
 from spotify.errors import SpotifyError
@@ -23,6 +23,9 @@ from spotify.types import Artist as SpotifyArtist
 
 logger = logging.getLogger(__name__)
 
+# Rows per INSERT: one statement for 10,000 releases builds megabytes of SQL and parameters at once;
+# batches keep a large first sync's memory flat while statements still grow with pages, not items.
+UPSERT_BATCH_SIZE = 1000
 INTERRUPTED_ERROR = "Interrupted: the worker running this sync died before it finished"
 
 
@@ -59,6 +62,7 @@ def sync_run_execute(*, trigger: SyncRun.Trigger, client: SpotifyClient | None =
         run.finished_at = timezone.now()
         run.spotify_calls = client.calls
         run.save()
+        data_version_forget()  # the run's end is part of the data version (track lists)
         webhooks_enqueue_for_run(run=run)
         logger.info(
             "Sync %s %s in %.1f s with %s Spotify calls",
@@ -98,13 +102,10 @@ def _sync(*, run: SyncRun, client: SpotifyClient) -> None:
     enrichment = artists_enrich(client=client, artist_ids=_credited_artist_ids(albums))
     enriched = enrichment.artists
     run.warnings = [*run.warnings, *fetched.warnings, *enrichment.warnings]
-    tracks = tracks_fetch(client=client, release_ids=[album.id for album in albums])
-    run.warnings = [*run.warnings, *tracks.warnings]
     now = timezone.now()
     with transaction.atomic():
         artist_counts = _artists_upsert(albums=albums, enriched=enriched, now=now)
         release_counts = _releases_upsert(albums=albums, now=now)
-        tracks_store(fetched=tracks, now=now)
         transaction.on_commit(data_version_forget)
         snapshot = _snapshot_replace(
             albums=albums, source=source, market=client.conf.market, fetched_at=now
@@ -116,6 +117,12 @@ def _sync(*, run: SyncRun, client: SpotifyClient) -> None:
         run.updated_release_count = release_counts.updated
         run.new_artist_count = artist_counts.created
         run.updated_artist_count = artist_counts.updated
+    # After the commit, a batch at a time (see catalog/tracks.py): the snapshot never waits for
+    # track lists, and the memory they take stays flat.
+    run.warnings = [
+        *run.warnings,
+        *tracks_sync(client=client, release_ids=[album.id for album in albums]),
+    ]
 
 
 def _credited_artist_ids(albums: Sequence[Album]) -> list[str]:
@@ -145,6 +152,7 @@ def _upsert(
             update_conflicts=True,
             unique_fields=["spotify_id"],
             update_fields=[*fields, "updated_at"],
+            batch_size=UPSERT_BATCH_SIZE,
         )
     created = sum(1 for key in rows if key not in existing)
     return UpsertCounts(created=created, updated=len(changed) - created)
@@ -225,9 +233,12 @@ def _credits_replace(*, albums: Sequence[Album]) -> None:
         return
     ReleaseArtist.objects.filter(release_id__in=changed).delete()
     ReleaseArtist.objects.bulk_create(
-        ReleaseArtist(release_id=release_pk, artist_id=artist_pk, position=position)
-        for release_pk in changed
-        for position, artist_pk in enumerate(wanted[release_pk])
+        [
+            ReleaseArtist(release_id=release_pk, artist_id=artist_pk, position=position)
+            for release_pk in changed
+            for position, artist_pk in enumerate(wanted[release_pk])
+        ],
+        batch_size=UPSERT_BATCH_SIZE,
     )
 
 
@@ -252,7 +263,10 @@ def _snapshot_replace(
     )
     SnapshotEntry.objects.filter(snapshot=snapshot).delete()
     SnapshotEntry.objects.bulk_create(
-        SnapshotEntry(snapshot=snapshot, release_id=release_pks[album.id], rank=rank)
-        for rank, album in enumerate(albums, start=1)
+        [
+            SnapshotEntry(snapshot=snapshot, release_id=release_pks[album.id], rank=rank)
+            for rank, album in enumerate(albums, start=1)
+        ],
+        batch_size=UPSERT_BATCH_SIZE,
     )
     return snapshot

@@ -1,4 +1,8 @@
-"""Track lists: fetched once per release, when the sync first sees it, and never again."""
+"""Track lists: fetched once per release, when the sync first sees it, and never again.
+
+They are fetched and stored after the snapshot commits, a batch of albums at a time, each batch in
+its own transaction: memory stays flat however many releases are new, and what a failure leaves
+behind (releases whose `tracks_fetched_at` is still null) is simply fetched by the next sync."""
 
 import logging
 from collections.abc import Sequence
@@ -8,6 +12,8 @@ from itertools import batched
 from typing import NamedTuple
 
 from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 
 from catalog.models import Release, Track
 from spotify.client import ALBUMS_BATCH_SIZE, SpotifyClient
@@ -47,35 +53,46 @@ class TracksFetched:
     warnings: list[str] = field(default_factory=list)
 
 
-def tracks_pending(*, release_ids: Sequence[str]) -> list[str]:
-    """The releases, in order, whose track list we do not hold (unknown ones included)."""
-    done = set(
+def tracks_pending(*, release_ids: Sequence[str]) -> dict[str, int]:
+    """The stored releases, in the given order, whose track list we do not hold: id -> pk."""
+    pks = dict(
         Release.objects.filter(
-            spotify_id__in=list(release_ids), tracks_fetched_at__isnull=False
-        ).values_list("spotify_id", flat=True)
+            spotify_id__in=list(release_ids), tracks_fetched_at__isnull=True
+        ).values_list("spotify_id", "pk")
     )
-    return [release_id for release_id in release_ids if release_id not in done]
+    return {release_id: pks[release_id] for release_id in release_ids if release_id in pks}
 
 
-def tracks_fetch(*, client: SpotifyClient, release_ids: Sequence[str]) -> TracksFetched:
-    """Track lists for the releases that lack one: /albums?ids= in batches of 20, or, when that
-    endpoint is forbidden, /albums/{id}/tracks for a bounded number of releases per run. A failure
-    here never fails the sync: what is missing is fetched by the next one."""
+def tracks_sync(*, client: SpotifyClient, release_ids: Sequence[str]) -> list[str]:
+    """Fetches and stores the track lists the releases lack: /albums?ids= in batches of 20, or,
+    when that endpoint is forbidden, /albums/{id}/tracks for a bounded number of releases per run.
+    A Spotify failure here never fails the sync; it returns warnings instead."""
     pending = tracks_pending(release_ids=release_ids)
-    fetched = TracksFetched()
+    stored: set[str] = set()
     try:
         for batch in batched(pending, ALBUMS_BATCH_SIZE):
+            fetched = TracksFetched()
             for album in client.several_albums(batch):
                 fetched.albums[album.id] = _album_tracks(client=client, album=album)
+            _store_batch(fetched, release_pks=pending)
+            stored.update(batch)
     except ForbiddenEndpointError:
+        fetched = TracksFetched()
         _fetch_one_by_one(
             client=client,
-            release_ids=[release_id for release_id in pending if release_id not in fetched.albums],
+            release_ids=[release_id for release_id in pending if release_id not in stored],
             fetched=fetched,
         )
+        _store_batch(fetched, release_pks=pending)
+        return fetched.warnings
     except SpotifyError as error:
-        fetched.warnings.append(f"Track lists left for the next sync: {error}")
-    return fetched
+        return [f"Track lists left for the next sync: {error}"]
+    return []
+
+
+def _store_batch(fetched: TracksFetched, *, release_pks: dict[str, int]) -> None:
+    with transaction.atomic():
+        tracks_store(fetched=fetched, release_pks=release_pks, now=timezone.now())
 
 
 def _album_tracks(*, client: SpotifyClient, album: FullAlbum) -> AlbumTracks:
@@ -122,14 +139,11 @@ def _rows(items: Sequence[SpotifyTrack]) -> list[TrackRow]:
     ]
 
 
-def tracks_store(*, fetched: TracksFetched, now: datetime) -> int:
+def tracks_store(*, fetched: TracksFetched, release_pks: dict[str, int], now: datetime) -> int:
     """Stores the fetched track lists and marks their releases done, in statements that grow
-    with batches, not rows. Runs inside the sync's write transaction, after the releases."""
+    with batches, not rows. The releases must already be stored."""
     if not fetched.albums:
         return 0
-    release_pks = dict(
-        Release.objects.filter(spotify_id__in=list(fetched.albums)).values_list("spotify_id", "pk")
-    )
     # A track id seen twice would make one INSERT ... ON CONFLICT touch a row twice.
     rows = {
         row.spotify_id: (release_pks[album_id], row)
@@ -143,18 +157,19 @@ def tracks_store(*, fetched: TracksFetched, now: datetime) -> int:
             unique_fields=["spotify_id"],
             update_fields=[*TrackRow._fields[1:], "release"],
         )
-    with_details, without_details = [], []
-    for album_id, album in fetched.albums.items():
-        release = Release(pk=release_pks[album_id], tracks_fetched_at=now)
-        if album.details is None:
-            without_details.append(release)
-        else:
-            release.label, release.popularity = album.details
-            with_details.append(release)
+    # A release without a track list never had its label or popularity either (only /albums
+    # sends them, with the tracks), so the fallback's None overwrites nothing.
     Release.objects.bulk_update(
-        with_details, ["label", "popularity", "tracks_fetched_at"], batch_size=RELEASES_UPDATE_BATCH
-    )
-    Release.objects.bulk_update(
-        without_details, ["tracks_fetched_at"], batch_size=RELEASES_UPDATE_BATCH
+        [
+            Release(
+                pk=release_pks[album_id],
+                tracks_fetched_at=now,
+                label=album.details[0] if album.details else None,
+                popularity=album.details[1] if album.details else None,
+            )
+            for album_id, album in fetched.albums.items()
+        ],
+        ["label", "popularity", "tracks_fetched_at"],
+        batch_size=RELEASES_UPDATE_BATCH,
     )
     return len(rows)

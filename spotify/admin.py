@@ -1,22 +1,7 @@
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from project.admin import ReadOnlyAdmin
 from spotify.models import AppToken, ForbiddenEndpoint, SpotifyConnection
-
-
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    """Written only by the Connect flow and the sync: the admin shows, never edits."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(SpotifyConnection)

@@ -61,17 +61,23 @@ class AppTokenSource:
 
 
 class UserTokenSource:
-    """The connected account's token, refreshed only when due or after a 401."""
+    """The connected account's token, refreshed only when due or after a 401. A source lives for
+    one unit of work (a sync): once it finds no usable connection it stops looking, rather than
+    query the database before every Spotify call; the next unit of work looks again."""
 
     def __init__(self, accounts: AccountsClient) -> None:
         self.accounts = accounts
         self._cached: SpotifyConnection | None = None
+        self._no_connection = False
 
     def access_token(self) -> str | None:
+        if self._no_connection:
+            return None
         if self._cached is not None and self._cached.is_usable():
             return self._cached.access_token
         connection = SpotifyConnection.objects.filter(slot=SpotifyConnection.SLOT).first()
         if connection is None or connection.needs_reconnect:
+            self._no_connection = True
             return None
         if connection.is_usable():
             self._cached = connection
@@ -93,6 +99,7 @@ class UserTokenSource:
                 .first()
             )
             if connection is None or connection.needs_reconnect:
+                self._no_connection = True
                 return None
             if not (connection.is_usable() and connection.access_token != rejected):
                 requested_at = timezone.now()
@@ -101,6 +108,7 @@ class UserTokenSource:
                 except InvalidGrantError as error:
                     # Not raised on: the flag must commit, and retrying would only fail again.
                     _mark_needs_reconnect(connection, reason=str(error))
+                    self._no_connection = True
                     return None
                 _store_refreshed(connection, grant, requested_at=requested_at)
         self._cached = connection

@@ -185,7 +185,7 @@ def test_unexpected_error_is_a_json_500_without_traceback(client, monkeypatch):
     def boom(**kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("catalog.selectors.snapshot_latest", boom)
+    monkeypatch.setattr("catalog.selectors.artist_list_json", boom)
     client.raise_request_exception = False
     response = client.get("/api/artists/")
     assert response.status_code == 500

@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.db import connection as db_connection
 from django.db import connections
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.models import SyncRun
@@ -235,6 +236,27 @@ def test_without_a_connection_the_sync_runs_on_the_app_token(accounts, catalog_r
     _sync()
     assert accounts.grants == ["client_credentials"]
     assert {bearer(call) for call in catalog_routes.calls} == {accounts.app_access_tokens[0]}
+
+
+@pytest.mark.django_db
+def test_without_a_connection_a_unit_of_work_looks_for_one_once(accounts):
+    tokens = SiteTokenSource(accounts_client())
+    with CaptureQueriesContext(db_connection) as queries:
+        for _ in range(5):
+            tokens.access_token()
+    looked_up = [q for q in queries if 'FROM "spotify_spotifyconnection"' in q["sql"]]
+    assert len(looked_up) == 1
+    assert tokens.mode == "app"
+
+
+@pytest.mark.django_db
+def test_a_connection_made_during_a_unit_of_work_is_used_by_the_next(accounts, me):
+    before = SiteTokenSource(accounts_client())
+    before.access_token()
+    seeded = seed_connection(accounts, seconds_left=3000)
+
+    assert before.access_token() != seeded.access_token
+    assert SiteTokenSource(accounts_client()).access_token() == seeded.access_token
 
 
 @pytest.mark.django_db
