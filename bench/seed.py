@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SnapshotEntry, Track
+from catalog.selectors import best_image
 
 DAYS = 31
 RELEASES_PER_DAY = 100
@@ -44,7 +45,8 @@ def seed(*, seed_value: int = 2026) -> dict[str, int]:
             name=_name(rng, rng.randint(1, 2)),
             uri=f"spotify:artist:bencha{index:016d}",
             spotify_url=f"https://open.spotify.com/artist/bencha{index:016d}",
-            images=_images(rng, "a", str(index)),
+            images=(images := _images(rng, "a", str(index))),
+            image_url=best_image(images) or "",
             genres=rng.sample(GENRES, rng.randint(0, 3)),
             popularity=rng.choice([None, rng.randint(0, 100)]),
             followers=rng.choice([None, rng.randint(0, 5_000_000)]),
@@ -77,7 +79,8 @@ def seed(*, seed_value: int = 2026) -> dict[str, int]:
                 name=_name(rng, rng.randint(1, 3)),
                 album_type=album_type,
                 total_tracks=rng.randint(2, 12),
-                images=_images(rng, "r", str(number)),
+                images=(images := _images(rng, "r", str(number))),
+                image_url=best_image(images) or "",
                 spotify_url=f"https://open.spotify.com/album/benchr{number:016d}",
                 uri=f"spotify:album:benchr{number:016d}",
                 release_date=released.isoformat(),

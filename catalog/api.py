@@ -48,10 +48,6 @@ class ArtistFilters(Schema):
     )
 
 
-# `new=true` before any successful sync: no release can be first seen after this.
-NOTHING_IS_NEW = datetime.datetime.max.replace(tzinfo=datetime.UTC)
-
-
 class NoveltyFilters(Schema):
     new: bool = Field(False, description="Only releases first seen by the latest successful sync.")
     first_seen_after: datetime.datetime | None = Field(

@@ -16,6 +16,8 @@ class Artist(models.Model):
     uri = models.CharField(max_length=100, blank=True)
     spotify_url = models.URLField(max_length=300, blank=True)
     images = models.JSONField(default=list, blank=True)
+    # `best_image(images)`, chosen when the sync writes, so that reads never pick it again.
+    image_url = models.URLField(max_length=500, blank=True, default="")
     genres = ArrayField(models.CharField(max_length=200), default=list, blank=True)
     # Null means unknown: Spotify stopped sending these to Development Mode apps in 2026.
     popularity = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -45,6 +47,8 @@ class Release(models.Model):
     album_type = models.CharField(max_length=32, db_index=True)
     total_tracks = models.PositiveIntegerField(null=True, blank=True)
     images = models.JSONField(default=list, blank=True)
+    # `best_image(images)`, chosen when the sync writes, so that reads never pick it again.
+    image_url = models.URLField(max_length=500, blank=True, default="")
     spotify_url = models.URLField(max_length=300, blank=True)
     uri = models.CharField(max_length=100, blank=True)
     release_date = models.CharField(max_length=10, blank=True)

@@ -261,8 +261,8 @@ def artist_list_json(
         conditions=" AND ".join(conditions) or "TRUE",
         order=ARTIST_ORDER_SQL[ordering],
         fetched_at=_utc_timestamp_sql("snapshot.fetched_at"),
-        artist_image=_best_image_sql("artist.images"),
-        release_image=_best_image_sql("release.images"),
+        artist_image="nullif(artist.image_url, '')",
+        release_image="nullif(release.image_url, '')",
     )
     with _prepared_cursor() as cursor:
         cursor.execute(sql, [*snapshot_params, *params, offset, offset + limit])
@@ -283,16 +283,6 @@ def _prepared_cursor() -> CursorWrapper:
     if connection.queries_logged:
         return connection.make_debug_cursor(cursor)  # type: ignore[arg-type]
     return connection.make_cursor(cursor)  # type: ignore[arg-type]
-
-
-def _best_image_sql(images: str, *, width: int = 300) -> str:
-    """`best_image` in SQL: the url of the first image whose width is closest to `width`."""
-    return f"""(
-        SELECT image->>'url'
-        FROM jsonb_array_elements(CASE jsonb_typeof({images}) WHEN 'array' THEN {images} END)
-            WITH ORDINALITY AS listed(image, number)
-        ORDER BY abs(coalesce(nullif((image->>'width')::numeric, 0), {width}) - {width}), number
-        LIMIT 1)"""  # noqa: S608 (column names from this module)
 
 
 def _utc_timestamp_sql(moment: str) -> str:
@@ -324,7 +314,7 @@ WITH snapshot AS (
     LIMIT 1
 ), numbered AS (
     SELECT
-        artist.id, artist.spotify_id, artist.name, artist.spotify_url, artist.uri, artist.images,
+        artist.id, artist.spotify_id, artist.name, artist.spotify_url, artist.uri, artist.image_url,
         artist.genres, artist.popularity, artist.followers,
         max(release.release_date_sort) AS latest_release_date,
         array_agg(release.id) AS release_ids,
@@ -530,8 +520,9 @@ def artist_as_dict(
 
 
 def best_image(images: list[dict[str, Any]], *, width: int = 300) -> str | None:
-    """The image closest to `width` pixels wide: big enough for a card, small enough to be quick."""
-    if not images:
+    """The image closest to `width` pixels wide: big enough for a card, small enough to be quick.
+    The first of equally close ones; an unknown or zero width counts as `width`."""
+    if not isinstance(images, list) or not images:
         return None
     return str(min(images, key=lambda image: abs((image.get("width") or width) - width))["url"])
 

@@ -13,12 +13,13 @@ from django.utils import timezone
 from catalog.caching import data_version_forget
 from catalog.fetching import albums_fetch, artists_enrich
 from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SnapshotEntry, SyncRun
+from catalog.selectors import best_image
 from catalog.sync_lock import sync_lock, sync_lock_held_by_another_session
 from catalog.tracks import tracks_sync
 from catalog.webhooks import webhooks_enqueue_for_run
 from spotify.client import SpotifyClient, site_client
 from spotify.errors import SpotifyError
-from spotify.types import Album
+from spotify.types import Album, Image
 from spotify.types import Artist as SpotifyArtist
 
 logger = logging.getLogger(__name__)
@@ -171,7 +172,7 @@ def _artists_upsert(
         artist_id: {
             **credited[artist_id],
             "name": artist.name,
-            "images": [image.model_dump() for image in artist.images],
+            **_image_fields(artist.images),
             "genres": artist.genres,
             "popularity": artist.popularity,
             "followers": artist.followers,
@@ -187,13 +188,18 @@ def _artists_upsert(
     return UpsertCounts(first.created + second.created, first.updated + second.updated)
 
 
+def _image_fields(images: Sequence[Image]) -> dict[str, Any]:
+    stored = [image.model_dump() for image in images]
+    return {"images": stored, "image_url": best_image(stored) or ""}
+
+
 def _releases_upsert(*, albums: Sequence[Album], now: datetime) -> UpsertCounts:
     rows = {
         album.id: {
             "name": album.name,
             "album_type": album.album_type,
             "total_tracks": album.total_tracks,
-            "images": [image.model_dump() for image in album.images],
+            **_image_fields(album.images),
             "spotify_url": album.spotify_url,
             "uri": album.uri,
             "release_date": album.release_date,

@@ -17,7 +17,6 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
-from catalog.api import NOTHING_IS_NEW
 from catalog.dashboard_selectors import (
     RELEASE_TYPES,
     artist_releases,
@@ -74,7 +73,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
             search=search,
             releases=ReleaseFilters(
                 album_type=release_type or None,
-                first_seen_since=(new_since or NOTHING_IS_NEW) if new_only else None,
+                new_only=new_only,
                 exclude_various_artists=exclude_various_artists,
             ),
             page_number=request.GET.get("page"),

@@ -5,6 +5,7 @@ from django.utils import timezone
 from factory.declarations import LazyAttribute, LazyFunction, Sequence
 
 from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SnapshotEntry
+from catalog.selectors import best_image
 
 
 class ArtistFactory(factory.django.DjangoModelFactory[Artist]):
@@ -18,6 +19,7 @@ class ArtistFactory(factory.django.DjangoModelFactory[Artist]):
     images = LazyFunction(
         lambda: [{"url": "https://i.scdn.co/image/a", "width": 320, "height": 320}]
     )
+    image_url = LazyAttribute(lambda artist: best_image(artist.images) or "")
     genres = LazyFunction(lambda: ["indie"])
 
 
@@ -32,6 +34,8 @@ class ReleaseFactory(factory.django.DjangoModelFactory[Release]):
     release_date = "2026-11-20"
     release_date_precision = "day"
     release_date_sort = date(2026, 11, 20)
+    images = LazyFunction(list)
+    image_url = LazyAttribute(lambda release: best_image(release.images) or "")
     uri = LazyAttribute(lambda r: f"spotify:album:{r.spotify_id}")
     spotify_url = LazyAttribute(lambda r: f"https://open.spotify.com/album/{r.spotify_id}")
 

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SnapshotEntry, SyncRun
+from catalog.selectors import best_image
 from catalog.services import sync_run_execute
 from tests.conftest import (
     ACCOUNTS,
@@ -227,3 +228,20 @@ def test_two_syncs_make_one_token_request(spotify_mock):
     _sync()
     _sync()
     assert route.call_count == 1
+
+
+def test_sync_stores_the_image_best_image_picks(spotify_mock):
+    token_route(spotify_mock)
+    items = release_items(3)
+    items[1]["images"] = []
+    new_release_pages(spotify_mock, items)
+    artists_route(spotify_mock, items)
+    _sync()
+    for item in items:
+        release = Release.objects.get(spotify_id=item["id"])
+        assert release.image_url == (best_image(item["images"]) or "")
+    assert Release.objects.get(spotify_id=items[0]["id"]).image_url.startswith("https://i.scdn.co/")
+    assert Release.objects.get(spotify_id=items[1]["id"]).image_url == ""
+    artist = Artist.objects.exclude(details_fetched_at=None).first()
+    assert artist is not None
+    assert artist.image_url == best_image(artist.images)
