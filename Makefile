@@ -23,7 +23,8 @@ test: $(STAMP)
 	scripts/ensure-postgres
 	scripts/ensure-chromium
 	$(MAKE) --no-print-directory lint
-	DEBUG=1 $(VENV)/bin/pytest
+	# A fresh test database every time: one left by an older checkout may have another schema.
+	DEBUG=1 $(VENV)/bin/pytest --create-db
 
 # The app on http://127.0.0.1:8000 with its worker, until Ctrl-C; the demo without credentials.
 run: $(STAMP)
