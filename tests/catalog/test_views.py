@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
@@ -145,7 +146,11 @@ def test_demo_banner_only_in_demo_mode(client, settings, catalog):
     assert "Demo mode" in client.get(url).content.decode()
 
 
-def test_htmx_is_served_locally_never_from_a_cdn(client):
+def test_htmx_is_served_locally_never_from_a_cdn(client, settings, tmp_path):
+    # As in production: collected static files, served by whitenoise (the test runner turns
+    # DEBUG off, so whitenoise serves STATIC_ROOT only).
+    settings.STATIC_ROOT = tmp_path
+    call_command("collectstatic", "--noinput", verbosity=0)
     html = client.get("/").content.decode()
     assert '<script src="/static/django_htmx/htmx-2.min.js' in html
     assert "unpkg" not in html
