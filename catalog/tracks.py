@@ -18,11 +18,13 @@ from django.utils import timezone
 from catalog.models import Release, Track
 from spotify.client import ALBUMS_BATCH_SIZE, SpotifyClient
 from spotify.errors import ForbiddenEndpointError, RequestRejectedError, SpotifyError
+from spotify.forbidden import endpoint_forbid, endpoint_forbidden
 from spotify.types import FullAlbum
 from spotify.types import Track as SpotifyTrack
 
 logger = logging.getLogger(__name__)
 
+SEVERAL_ALBUMS = "GET /albums"
 # Rows per INSERT: a 10,000-release first sync has ~80,000 tracks.
 TRACKS_INSERT_BATCH = 2000
 RELEASES_UPDATE_BATCH = 1000
@@ -69,25 +71,27 @@ def tracks_sync(*, client: SpotifyClient, release_ids: Sequence[str]) -> list[st
     A Spotify failure here never fails the sync; it returns warnings instead."""
     pending = tracks_pending(release_ids=release_ids)
     stored: set[str] = set()
-    try:
-        for batch in batched(pending, ALBUMS_BATCH_SIZE):
-            fetched = TracksFetched()
-            for album in client.several_albums(batch):
-                fetched.albums[album.id] = _album_tracks(client=client, album=album)
-            _store_batch(fetched, release_pks=pending)
-            stored.update(batch)
-    except ForbiddenEndpointError:
-        fetched = TracksFetched()
-        _fetch_one_by_one(
-            client=client,
-            release_ids=[release_id for release_id in pending if release_id not in stored],
-            fetched=fetched,
-        )
-        _store_batch(fetched, release_pks=pending)
-        return fetched.warnings
-    except SpotifyError as error:
-        return [f"Track lists left for the next sync: {error}"]
-    return []
+    if pending and not endpoint_forbidden(SEVERAL_ALBUMS):
+        try:
+            for batch in batched(pending, ALBUMS_BATCH_SIZE):
+                fetched = TracksFetched()
+                for album in client.several_albums(batch):
+                    fetched.albums[album.id] = _album_tracks(client=client, album=album)
+                _store_batch(fetched, release_pks=pending)
+                stored.update(batch)
+            return []
+        except ForbiddenEndpointError as error:
+            endpoint_forbid(endpoint=error.endpoint, error=error)
+        except SpotifyError as error:
+            return [f"Track lists left for the next sync: {error}"]
+    fetched = TracksFetched()
+    _fetch_one_by_one(
+        client=client,
+        release_ids=[release_id for release_id in pending if release_id not in stored],
+        fetched=fetched,
+    )
+    _store_batch(fetched, release_pks=pending)
+    return fetched.warnings
 
 
 def _store_batch(fetched: TracksFetched, *, release_pks: dict[str, int]) -> None:

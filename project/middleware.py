@@ -66,7 +66,7 @@ def _json_error(status: int, allow: str | None) -> JsonResponse:
     detail = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     if status == 405 and allow:
         detail = f"Method not allowed; use {allow}"
-    response = JsonResponse({"detail": detail}, status=status, json_dumps_params={})
+    response = JsonResponse({"detail": detail}, status=status)
     if allow:
         response["Allow"] = allow
     return response

@@ -130,6 +130,7 @@ def test_forbidden_albums_fall_back_to_album_tracks_bounded_per_run(spotify_mock
 
     _sync()
     assert per_album.call_count == 3  # only the one still missing
+    assert forbidden.call_count == 1  # the refusal is remembered: no second 403
     assert Release.objects.filter(tracks_fetched_at__isnull=True).count() == 0
 
 
