@@ -12,6 +12,7 @@ from catalog.api import ArtistFilters, NoveltyFilters, SnapshotChoice
 from catalog.api import _snapshot as snapshot_for
 from catalog.models import Snapshot
 from catalog.schemas import ErrorOut
+from project.db import repeatable_read
 
 router = Router(tags=["exports"])
 
@@ -83,13 +84,16 @@ def _csv_response(
 
 
 def _pages(fetch: Callable[[int, int], selectors.Page]) -> Iterator[dict[str, Any]]:
+    """Every page, all read from one database snapshot: the stream outlives the request's own
+    transaction, and a sync committing mid-download must not mix two syncs in one file."""
     offset = 0
-    while True:
-        page = fetch(EXPORT_PAGE_SIZE, offset)
-        yield from page.items
-        offset += EXPORT_PAGE_SIZE
-        if len(page.items) < EXPORT_PAGE_SIZE:
-            return
+    with repeatable_read():
+        while True:
+            page = fetch(EXPORT_PAGE_SIZE, offset)
+            yield from page.items
+            offset += EXPORT_PAGE_SIZE
+            if len(page.items) < EXPORT_PAGE_SIZE:
+                return
 
 
 def _filename(kind: str, snapshot: Snapshot | None) -> str:

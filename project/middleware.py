@@ -3,10 +3,12 @@ import sys
 from collections.abc import Callable
 from http import HTTPStatus
 
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views import defaults
+
+from project.db import repeatable_read
 
 logger = logging.getLogger(__name__)
 
@@ -89,16 +91,12 @@ class ApiConsistentReadsMiddleware:
         if (
             request.method not in ("GET", "HEAD")
             or not request.path.startswith("/api/")
-            # Already inside a transaction (a test's, say): its snapshot rules are the caller's.
-            or connection.in_atomic_block
             or _view_name(request) in ONE_STATEMENT_VIEWS
         ):
             return self.get_response(request)
         response: HttpResponse | None = None
         try:
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            with repeatable_read():
                 response = self.get_response(request)
         except DATABASE_DOWN:
             if response is not None:

@@ -1,11 +1,15 @@
 import csv
 import io
+import threading
+from collections.abc import Iterator
 from datetime import date
 
 import pytest
+from django.db import connections
 from django.http import StreamingHttpResponse
 
 from catalog import exports
+from catalog.models import Artist
 from tests.factories import ArtistFactory, ReleaseFactory, credit, snapshot_with
 
 pytestmark = pytest.mark.django_db
@@ -114,3 +118,37 @@ def test_openapi_documents_the_csv_endpoints(client):
     assert "text/csv" in operation["responses"]["200"]["content"]
     names = {parameter["name"] for parameter in operation["parameters"]}
     assert {"date", "album_type", "q", "genre", "ordering"} <= names
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_committing_mid_download_does_not_mix_into_the_file(client, monkeypatch):
+    monkeypatch.setattr(exports, "EXPORT_PAGE_SIZE", 2)
+    releases = []
+    for index in range(6):
+        release = ReleaseFactory.create()
+        credit(release, ArtistFactory.create(name=f"Before {index}"))
+        releases.append(release)
+    snapshot_with(releases)
+
+    response = client.get("/api/artists.csv")
+    assert isinstance(response, StreamingHttpResponse)
+    stream = response.streaming_content
+    assert isinstance(stream, Iterator)  # WSGI: a plain iterator, consumed as the client reads
+    received = [next(stream), next(stream)]  # the header, then a row of the first page
+
+    def commit_elsewhere() -> None:
+        try:
+            Artist.objects.update(name="After")  # another connection, committed at once
+        finally:
+            connections.close_all()
+
+    writer = threading.Thread(target=commit_elsewhere)
+    writer.start()
+    writer.join(timeout=30)
+    received.extend(stream)
+
+    rows = list(csv.reader(io.StringIO(b"".join(received).decode())))[1:]
+    assert [row[1] for row in rows] == [f"Before {index}" for index in range(6)]
+    # The change did commit: the next download sees it.
+    fresh = b"".join(client.get("/api/artists.csv").streaming_content).decode()
+    assert "After" in fresh
