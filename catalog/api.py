@@ -118,11 +118,7 @@ def artist_list(
         offset=page.offset,
         q=filters.q,
         genre=filters.genre,
-        releases=novelty.release_filters(
-            album_type=choice.album_type,
-            released_after=filters.released_after,
-            released_before=filters.released_before,
-        ),
+        releases=artist_release_filters(choice, filters, novelty),
         ordering=filters.ordering,
     )
     if document is None:
@@ -130,6 +126,17 @@ def artist_list(
             raise HttpError(404, f"No snapshot for {choice.date.isoformat()}")
         return _json_response({"snapshot": None, "count": 0, "items": []})
     return _json_response(json.loads(document))
+
+
+def artist_release_filters(
+    choice: SnapshotChoice, filters: ArtistFilters, novelty: NoveltyFilters
+) -> selectors.ReleaseFilters:
+    """Which of an artist's releases count, from /api/artists/'s parameters (its CSV twin too)."""
+    return novelty.release_filters(
+        album_type=choice.album_type,
+        released_after=filters.released_after,
+        released_before=filters.released_before,
+    )
 
 
 def _json_response(body: dict[str, Any]) -> HttpResponse:

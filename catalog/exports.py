@@ -8,7 +8,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Query, Router
 
 from catalog import selectors
-from catalog.api import ArtistFilters, NoveltyFilters, SnapshotChoice
+from catalog.api import ArtistFilters, NoveltyFilters, SnapshotChoice, artist_release_filters
 from catalog.api import _snapshot as snapshot_for
 from catalog.models import Snapshot
 from catalog.schemas import ErrorOut
@@ -171,11 +171,7 @@ def artist_csv(
                 offset=offset,
                 q=filters.q,
                 genre=filters.genre,
-                releases=novelty.release_filters(
-                    album_type=choice.album_type,
-                    released_after=filters.released_after,
-                    released_before=filters.released_before,
-                ),
+                releases=artist_release_filters(choice, filters, novelty),
                 ordering=filters.ordering,
             )
         )
