@@ -1,10 +1,13 @@
 import json
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import respx
+from django.conf import settings as django_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -153,3 +156,20 @@ def albums_route(router: respx.MockRouter, items: list[dict[str, Any]]) -> respx
         )
 
     return router.get(f"{API}/albums").mock(side_effect=albums)
+
+
+@pytest.fixture
+def scratch_database_name() -> Iterator[str]:
+    """A database name no one uses, for tests that create a database themselves; dropped after."""
+    name = f"test_scratch_{secrets.token_hex(4)}"
+    yield name
+    database = django_settings.DATABASES["default"]
+    with psycopg.connect(
+        dbname="postgres",
+        user=database["USER"],
+        password=database["PASSWORD"] or None,
+        host=database["HOST"],
+        port=database["PORT"],
+        autocommit=True,
+    ) as maintenance:
+        maintenance.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

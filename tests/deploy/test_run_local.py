@@ -2,17 +2,13 @@
 
 import json
 import os
-import secrets
 import signal
 import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
-import pytest
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,30 +34,12 @@ def _session_processes(session_id: int) -> list[str]:
     return [line for line in ps.stdout.splitlines() if line.split()[0] == str(session_id)]
 
 
-@pytest.fixture
-def database_name() -> Iterator[str]:
-    name = f"test_deploy_run_{secrets.token_hex(4)}"
-    yield name
-    database = settings.DATABASES["default"]
-    with psycopg.connect(
-        dbname="postgres",
-        user=database["USER"],
-        password=database["PASSWORD"] or None,
-        host=database["HOST"],
-        port=database["PORT"],
-        autocommit=True,
-    ) as maintenance:
-        maintenance.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.mark.skipif(not (ROOT / ".venv" / "bin" / "python").exists(), reason="needs make install")
-@pytest.mark.skipif((ROOT / ".env").exists(), reason="a local .env could configure Spotify")
-def test_run_local_serves_the_demo_and_stops_everything_it_started(database_name):
+def test_run_local_serves_the_demo_and_stops_everything_it_started(scratch_database_name):
     port = _free_port()
     database = settings.DATABASES["default"]
     keep = ("PATH", "HOME", "LANG")
     env = {key: os.environ[key] for key in keep if key in os.environ} | {
-        "POSTGRES_DB": database_name,
+        "POSTGRES_DB": scratch_database_name,
         "POSTGRES_HOST": str(database["HOST"]),
         "POSTGRES_PORT": str(database["PORT"]),
         "POSTGRES_USER": str(database["USER"]),

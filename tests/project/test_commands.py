@@ -1,4 +1,3 @@
-import secrets
 import socket
 from io import StringIO
 
@@ -13,41 +12,25 @@ from project.management.commands.ensure_database import database_ensure
 
 
 @pytest.fixture
-def new_database_name():
-    name = f"test_deploy_ensure_{secrets.token_hex(4)}"
-    yield name
-    database = settings.DATABASES["default"]
-    with psycopg.connect(
-        dbname="postgres",
-        user=database["USER"],
-        password=database["PASSWORD"] or None,
-        host=database["HOST"],
-        port=database["PORT"],
-        autocommit=True,
-    ) as maintenance:
-        maintenance.execute(f'DROP DATABASE IF EXISTS "{name}"')
-
-
-@pytest.fixture
 def unused_tcp_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
-def test_ensure_database_creates_a_missing_database_once(new_database_name):
-    database = {**settings.DATABASES["default"], "NAME": new_database_name}
+def test_ensure_database_creates_a_missing_database_once(scratch_database_name):
+    database = {**settings.DATABASES["default"], "NAME": scratch_database_name}
 
     assert database_ensure(database=database) is True
     assert database_ensure(database=database) is False
     with psycopg.connect(
-        dbname=new_database_name,
+        dbname=scratch_database_name,
         user=database["USER"],
         password=database["PASSWORD"] or None,
         host=database["HOST"],
         port=database["PORT"],
     ) as created:
-        assert created.execute("SELECT current_database()").fetchone() == (new_database_name,)
+        assert created.execute("SELECT current_database()").fetchone() == (scratch_database_name,)
 
 
 def test_ensure_database_says_why_when_postgres_is_unreachable(unused_tcp_port):
