@@ -1,13 +1,10 @@
 """The dashboard: thin views over the dashboard selectors and the scheduling services."""
 
-from collections.abc import Callable
 from datetime import datetime
-from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,6 +23,7 @@ from catalog.dashboard_selectors import (
 )
 from catalog.scheduling import sync_refresh_request
 from catalog.selectors import ReleaseFilters, snapshot_latest, sync_latest_succeeded_started_at
+from project.auth import staff_required
 
 # The grid listens for this event and reloads itself when a sync the page watched has ended.
 CATALOG_UPDATED_EVENT = "catalog-updated"
@@ -39,21 +37,6 @@ SEARCH_MAX_LENGTH = 100
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
-
-
-View = Callable[..., HttpResponse]
-
-
-def staff_required(view: View) -> View:
-    """For actions: anyone but staff, signed in or not, gets 403 (no login redirect for a POST)."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_staff:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 @require_GET

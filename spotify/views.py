@@ -5,11 +5,8 @@ import logging
 import secrets
 import sys
 from collections.abc import Callable
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.csp import CSP
@@ -17,6 +14,7 @@ from django.views.decorators.csp import csp_override
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from project.auth import staff_required
 from spotify import services
 from spotify.client import accounts_client
 from spotify.conf import is_demo_mode
@@ -26,22 +24,6 @@ from spotify.errors import InvalidGrantError, SpotifyError
 logger = logging.getLogger(__name__)
 
 STATE_SESSION_KEY = "spotify_oauth_state"
-
-View = Callable[[HttpRequest], HttpResponse]
-
-
-def staff_required(view: View) -> View:
-    """Anonymous visitors are sent to log in; signed-in users who are not staff get 403."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not request.user.is_staff:
-            raise PermissionDenied
-        return view(request)
-
-    return wrapper
 
 
 @require_GET
