@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from catalog import feed_selectors
 from catalog.caching import data_version, response_key
 from catalog.models import Release
-from catalog.selectors import ReleaseFilters, best_image
+from catalog.selectors import ReleaseFilters
 
 # Readers poll often; a long window of a busy market must not make every poll a large answer.
 FEED_MAX_ENTRIES = 500
@@ -91,7 +91,7 @@ class ReleaseFeed(Feed[Release, FeedRequest]):
         return f"{_artist_names(item)} \N{EN DASH} {item.name}"
 
     def item_description(self, item: Release) -> str:
-        cover = best_image(item.images)
+        cover = item.image_url
         return str(
             format_html(
                 '{}<p>{} by {}, released {}{}.</p><p><a href="{}">Listen on Spotify</a></p>',
@@ -127,7 +127,7 @@ class ReleaseFeed(Feed[Release, FeedRequest]):
         return [item.album_type, *sorted(genres)]
 
     def item_enclosures(self, item: Release) -> list[feedgenerator.Enclosure]:
-        cover = best_image(item.images)
+        cover = item.image_url
         if not cover:
             return []
         # Spotify's covers are JPEGs; their size in bytes is unknown without fetching them.

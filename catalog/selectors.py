@@ -408,7 +408,7 @@ def release_as_dict(release: Release) -> dict[str, Any]:
         "release_date": release.release_date,
         "release_date_precision": release.release_date_precision,
         "total_tracks": release.total_tracks,
-        "image": best_image(release.images),
+        "image": release.image_url or None,
         "spotify_url": release.spotify_url,
     }
 
@@ -510,7 +510,7 @@ def artist_as_dict(
         "name": artist.name,
         "spotify_url": artist.spotify_url,
         "uri": artist.uri,
-        "image": best_image(artist.images),
+        "image": artist.image_url or None,
         "genres": artist.genres,
         "popularity": artist.popularity,
         "followers": artist.followers,

@@ -1,5 +1,4 @@
 from datetime import datetime
-from typing import Any
 
 from django import template
 from django.utils import timezone
@@ -7,7 +6,6 @@ from django.utils.dateformat import format as date_format
 from django.utils.timesince import timesince, timeuntil
 
 from catalog.models import Release, SyncRun
-from catalog.selectors import best_image
 
 register = template.Library()
 
@@ -26,11 +24,6 @@ def release_date(release: Release) -> str:
     return date_format(
         release.release_date_sort, _PRECISION_FORMATS.get(release.release_date_precision, "j M Y")
     )
-
-
-@register.filter
-def cover(images: list[dict[str, Any]], width: int = 300) -> str | None:
-    return best_image(images, width=width)
 
 
 _TRIGGER_LABELS: dict[str, str] = {
