@@ -157,9 +157,9 @@ class SnapshotEntry(models.Model):
 
 class SyncRun(models.Model):
     class Trigger(models.TextChoices):
-        SCHEDULE = "schedule"
-        MANUAL = "manual"
-        CLI = "cli"
+        SCHEDULE = "schedule", "Schedule"
+        MANUAL = "manual", "Refresh now"
+        CLI = "cli", "Command line"
 
     class Status(models.TextChoices):
         RUNNING = "running"

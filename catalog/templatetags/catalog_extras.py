@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.timesince import timesince, timeuntil
 
-from catalog.models import Release, SyncRun
+from catalog.models import Release
 
 register = template.Library()
 
@@ -24,18 +24,6 @@ def release_date(release: Release) -> str:
     return date_format(
         release.release_date_sort, _PRECISION_FORMATS.get(release.release_date_precision, "j M Y")
     )
-
-
-_TRIGGER_LABELS: dict[str, str] = {
-    SyncRun.Trigger.SCHEDULE: "Schedule",
-    SyncRun.Trigger.MANUAL: "Refresh now",
-    SyncRun.Trigger.CLI: "Command line",
-}
-
-
-@register.filter
-def trigger_label(trigger: str) -> str:
-    return _TRIGGER_LABELS.get(trigger, trigger)
 
 
 @register.filter

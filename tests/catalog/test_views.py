@@ -429,7 +429,7 @@ def test_sync_card_shows_the_last_run_and_the_next_scheduled_one(client):
     html = client.get("/").content.decode()
     assert "4\xa0minutes ago" in html
     assert "Succeeded" in html
-    assert "Schedule" in html
+    assert "<dt>Started from</dt><dd>Schedule</dd>" in html
     assert "in 42\xa0minutes" in html
     assert "100 <span" in html
     assert "(12 new)" in html
