@@ -11,11 +11,9 @@ from spotify.views import STATE_SESSION_KEY
 from tests.conftest import ACCOUNTS
 from tests.spotify.oauth_support import (
     ME,
-    AccountsService,
     bearer,
     connect,
     logged_in,
-    me_route,
     seed_connection,
     start_login,
 )
@@ -25,16 +23,6 @@ pytestmark = pytest.mark.django_db
 
 def _messages(response) -> list[str]:
     return [str(message) for message in get_messages(response.wsgi_request)]
-
-
-@pytest.fixture
-def accounts(spotify_mock) -> AccountsService:
-    return AccountsService(spotify_mock)
-
-
-@pytest.fixture
-def me(spotify_mock, accounts):
-    return me_route(spotify_mock, accounts)
 
 
 @pytest.fixture

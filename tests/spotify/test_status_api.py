@@ -4,16 +4,11 @@ from django.test.utils import CaptureQueriesContext
 
 from spotify.client import site_client
 from spotify.selectors import connection_status
-from tests.spotify.oauth_support import ME, AccountsService, seed_connection
+from tests.spotify.oauth_support import ME, seed_connection
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/spotify/status/"
-
-
-@pytest.fixture
-def accounts(spotify_mock) -> AccountsService:
-    return AccountsService(spotify_mock)
 
 
 def test_without_a_connection_the_site_uses_the_app_token(client):

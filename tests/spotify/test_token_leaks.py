@@ -16,11 +16,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def accounts(spotify_mock) -> AccountsService:
-    return AccountsService(spotify_mock)
-
-
-@pytest.fixture
 def full_flow(client, accounts: AccountsService, spotify_mock, caplog) -> AccountsService:
     """Connect, sync on the user's token, refresh after expiry and after a 401, disconnect and
     reconnect, then lose the grant and fall back to the app token: every path a token takes."""

@@ -17,17 +17,7 @@ from spotify.models import SpotifyConnection
 from spotify.services import connection_connect
 from spotify.tokens import SiteTokenSource, UserTokenSource
 from tests.conftest import API, artists_route, new_release_pages, release_items
-from tests.spotify.oauth_support import ME, AccountsService, bearer, me_route, seed_connection
-
-
-@pytest.fixture
-def accounts(spotify_mock) -> AccountsService:
-    return AccountsService(spotify_mock)
-
-
-@pytest.fixture
-def me(spotify_mock, accounts):
-    return me_route(spotify_mock, accounts)
+from tests.spotify.oauth_support import ME, bearer, seed_connection
 
 
 def _stored() -> SpotifyConnection:
