@@ -90,7 +90,7 @@ def _in_utc(moment: datetime.datetime) -> datetime.datetime:
         return edge.replace(tzinfo=datetime.UTC)
 
 
-def _snapshot(choice: SnapshotChoice) -> Snapshot | None:
+def snapshot_for_choice(choice: SnapshotChoice) -> Snapshot | None:
     """The chosen day's snapshot; None only when no day was asked and nothing is synced yet."""
     snapshot = selectors.snapshot_latest(day=choice.date)
     if snapshot is None and choice.date is not None:
@@ -170,7 +170,7 @@ def release_list(
     choice: Query[SnapshotChoice],
     novelty: Query[NoveltyFilters],
 ) -> dict[str, object]:
-    snapshot = _snapshot(choice)
+    snapshot = snapshot_for_choice(choice)
     if snapshot is None:
         return {"snapshot": None, "count": 0, "items": []}
     result = selectors.release_list(

@@ -8,8 +8,13 @@ from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Query, Router
 
 from catalog import selectors
-from catalog.api import ArtistFilters, NoveltyFilters, SnapshotChoice, artist_release_filters
-from catalog.api import _snapshot as snapshot_for
+from catalog.api import (
+    ArtistFilters,
+    NoveltyFilters,
+    SnapshotChoice,
+    artist_release_filters,
+    snapshot_for_choice,
+)
 from catalog.models import Snapshot
 from catalog.schemas import ErrorOut
 from project.db import repeatable_read
@@ -113,7 +118,7 @@ def _joined(values: Iterable[Any]) -> str:
 def release_csv(
     request: HttpRequest, choice: Query[SnapshotChoice], novelty: Query[NoveltyFilters]
 ) -> StreamingHttpResponse:
-    snapshot = snapshot_for(choice)
+    snapshot = snapshot_for_choice(choice)
     rows: Iterable[dict[str, Any]] = ()
     if snapshot is not None:
         rows = _pages(
@@ -161,7 +166,7 @@ def artist_csv(
     filters: Query[ArtistFilters],
     novelty: Query[NoveltyFilters],
 ) -> StreamingHttpResponse:
-    snapshot = snapshot_for(choice)
+    snapshot = snapshot_for_choice(choice)
     rows: Iterable[dict[str, Any]] = ()
     if snapshot is not None:
         rows = _pages(
