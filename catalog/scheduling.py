@@ -11,13 +11,16 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from catalog.dashboard_selectors import SYNC_SCHEDULE_NAME
+from catalog.dashboard_selectors import SYNC_SCHEDULE_NAME, sync_task_queued
 from catalog.models import SyncRun
 from catalog.services import sync_runs_fail_interrupted
+from catalog.sync_lock import sync_lock_held_by_another_session
 
 SYNC_TASK = "catalog.tasks.sync_new_releases"
 # Serialises concurrent `ensure_sync_schedule` runs (say, web and worker starting together).
 SCHEDULE_LOCK_KEY = 0x5EC7_5C4E
+# Serialises "Refresh now" presses, so that two at once cannot both find the queue empty.
+REFRESH_LOCK_KEY = 0x5EC7_5EF5
 
 
 class ScheduleChange(StrEnum):
@@ -26,10 +29,16 @@ class ScheduleChange(StrEnum):
     UNCHANGED = "unchanged"
 
 
+class RefreshState(StrEnum):
+    QUEUED = "queued"
+    ALREADY_QUEUED = "already queued"
+    ALREADY_RUNNING = "already running"
+
+
 @dataclass(frozen=True)
 class RefreshOutcome:
-    # Exactly one is set: the run already in progress, or the task just enqueued.
-    running: SyncRun | None = None
+    state: RefreshState
+    # The sync task waiting in the queue: the one this press enqueued, or the one already there.
     task_id: str | None = None
 
 
@@ -71,10 +80,23 @@ def sync_schedule_ensure(*, minutes: int | None = None) -> tuple[Schedule, Sched
 
 
 def sync_refresh_request() -> RefreshOutcome:
-    """ "Refresh now": shows the sync in progress if there is one, else enqueues one."""
+    """ "Refresh now": enqueues a sync unless one is already queued or running, so that impatient
+    presses queue one sync, not one each."""
     sync_runs_fail_interrupted()
-    running = SyncRun.objects.filter(status=SyncRun.Status.RUNNING).order_by("-pk").first()
-    if running is not None:
-        return RefreshOutcome(running=running)
-    task_id = async_task(SYNC_TASK, trigger=SyncRun.Trigger.MANUAL.value, task_name="Refresh now")
-    return RefreshOutcome(task_id=str(task_id))
+    # The check and the enqueue are one transaction under a lock: the ORM broker's queue is a
+    # table in this database, so the next press, waiting on the lock, sees the task committed.
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK_KEY])
+        if (
+            SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exists()
+            or sync_lock_held_by_another_session()
+        ):
+            return RefreshOutcome(state=RefreshState.ALREADY_RUNNING)
+        queued = sync_task_queued(func=SYNC_TASK)
+        if queued is not None:
+            return RefreshOutcome(state=RefreshState.ALREADY_QUEUED, task_id=queued)
+        task_id = async_task(
+            SYNC_TASK, trigger=SyncRun.Trigger.MANUAL.value, task_name="Refresh now"
+        )
+        return RefreshOutcome(state=RefreshState.QUEUED, task_id=str(task_id))
