@@ -34,7 +34,7 @@ def test_the_command_creates_the_schedule_once_however_often_it_runs(settings, c
     settings.SYNC_INTERVAL_MINUTES = 60
     call_command("ensure_sync_schedule")
     call_command("ensure_sync_schedule")
-    schedule = Schedule.objects.get()
+    schedule = Schedule.objects.get(name=SYNC_SCHEDULE_NAME)
     assert schedule.name == SYNC_SCHEDULE_NAME
     assert schedule.func == "catalog.tasks.sync_new_releases"
     assert schedule.schedule_type == Schedule.MINUTES
