@@ -78,8 +78,8 @@ class Release(models.Model):
 class ReleaseArtist(models.Model):
     """A credit, in Spotify's order."""
 
-    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="credits")
-    artist = models.ForeignKey(Artist, on_delete=models.CASCADE, related_name="credits")
+    release = models.ForeignKey(Release, on_delete=models.DB_CASCADE, related_name="credits")
+    artist = models.ForeignKey(Artist, on_delete=models.DB_CASCADE, related_name="credits")
     position = models.PositiveSmallIntegerField()
 
     class Meta:
@@ -95,7 +95,7 @@ class ReleaseArtist(models.Model):
 
 class Track(models.Model):
     spotify_id = models.CharField(max_length=64, unique=True)
-    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="tracks")
+    release = models.ForeignKey(Release, on_delete=models.DB_CASCADE, related_name="tracks")
     name = models.CharField(max_length=500)
     track_number = models.PositiveIntegerField()
     disc_number = models.PositiveIntegerField(default=1)
@@ -140,8 +140,8 @@ class Snapshot(models.Model):
 
 
 class SnapshotEntry(models.Model):
-    snapshot = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="entries")
-    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="entries")
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.DB_CASCADE, related_name="entries")
+    release = models.ForeignKey(Release, on_delete=models.DB_CASCADE, related_name="entries")
     rank = models.PositiveIntegerField()
 
     class Meta:

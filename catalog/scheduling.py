@@ -1,9 +1,10 @@
-"""Writes around the sync's scheduling: the recurring django-q2 schedule, "Refresh now", and
-closing runs that a killed worker left `running`."""
+"""Writes around the sync's scheduling: the recurring django-q2 schedules (the sync and the
+daily housekeeping), "Refresh now", and closing runs that a killed worker left `running`."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -11,13 +12,18 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from catalog.dashboard_selectors import SYNC_SCHEDULE_NAME
+from catalog.dashboard_selectors import SYNC_SCHEDULE_NAME, sync_task_queued
 from catalog.models import SyncRun
 from catalog.services import sync_runs_fail_interrupted
+from catalog.sync_lock import sync_lock_held_by_another_session
 
 SYNC_TASK = "catalog.tasks.sync_new_releases"
+HOUSEKEEPING_SCHEDULE_NAME = "housekeeping"
+HOUSEKEEPING_TASK = "catalog.tasks.housekeeping"
 # Serialises concurrent `ensure_sync_schedule` runs (say, web and worker starting together).
 SCHEDULE_LOCK_KEY = 0x5EC7_5C4E
+# Serialises "Refresh now" presses, so that two at once cannot both find the queue empty.
+REFRESH_LOCK_KEY = 0x5EC7_5EF5
 
 
 class ScheduleChange(StrEnum):
@@ -26,10 +32,16 @@ class ScheduleChange(StrEnum):
     UNCHANGED = "unchanged"
 
 
+class RefreshState(StrEnum):
+    QUEUED = "queued"
+    ALREADY_QUEUED = "already queued"
+    ALREADY_RUNNING = "already running"
+
+
 @dataclass(frozen=True)
 class RefreshOutcome:
-    # Exactly one is set: the run already in progress, or the task just enqueued.
-    running: SyncRun | None = None
+    state: RefreshState
+    # The sync task waiting in the queue: the one this press enqueued, or the one already there.
     task_id: str | None = None
 
 
@@ -39,22 +51,40 @@ def sync_schedule_ensure(*, minutes: int | None = None) -> tuple[Schedule, Sched
     minutes = minutes if minutes is not None else settings.SYNC_INTERVAL_MINUTES
     if not 1 <= minutes <= 32767:
         raise ValueError(f"The sync interval must be 1 to 32767 minutes, not {minutes}")
-    wanted = {
-        "func": SYNC_TASK,
-        "schedule_type": Schedule.MINUTES,
-        "minutes": minutes,
-        "repeats": -1,
-        "args": None,
-        "kwargs": None,
-    }
     now = timezone.now()
+    return _schedule_ensure(
+        name=SYNC_SCHEDULE_NAME,
+        wanted={"func": SYNC_TASK, "schedule_type": Schedule.MINUTES, "minutes": minutes},
+        # The first run is due at once, so a fresh deploy has data without waiting an hour.
+        first_run=now,
+        latest_next_run=now + timedelta(minutes=minutes),
+    )
+
+
+def housekeeping_schedule_ensure() -> tuple[Schedule, ScheduleChange]:
+    """Makes the one daily `housekeeping` schedule exist, like sync_schedule_ensure."""
+    tomorrow = timezone.now() + timedelta(days=1)
+    return _schedule_ensure(
+        name=HOUSEKEEPING_SCHEDULE_NAME,
+        wanted={"func": HOUSEKEEPING_TASK, "schedule_type": Schedule.DAILY, "minutes": None},
+        # Not at once: on a fresh deploy the first sync goes first, undisturbed.
+        first_run=tomorrow,
+        latest_next_run=tomorrow,
+    )
+
+
+def _schedule_ensure(
+    *, name: str, wanted: dict[str, Any], first_run: datetime, latest_next_run: datetime
+) -> tuple[Schedule, ScheduleChange]:
+    """Creates the one schedule called `name`, or puts back what was edited (duplicates
+    included); a next run later than `latest_next_run` is brought forward to it."""
+    wanted = {**wanted, "repeats": -1, "args": None, "kwargs": None}
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SCHEDULE_LOCK_KEY])
-        schedules = list(Schedule.objects.filter(name=SYNC_SCHEDULE_NAME).order_by("pk"))
+        schedules = list(Schedule.objects.filter(name=name).order_by("pk"))
         if not schedules:
-            # The first run is due at once, so a fresh deploy has data without waiting an hour.
-            created = Schedule.objects.create(name=SYNC_SCHEDULE_NAME, next_run=now, **wanted)
+            created = Schedule.objects.create(name=name, next_run=first_run, **wanted)
             return created, ScheduleChange.CREATED
         schedule, *duplicates = schedules
         for duplicate in duplicates:
@@ -63,18 +93,30 @@ def sync_schedule_ensure(*, minutes: int | None = None) -> tuple[Schedule, Sched
             return schedule, ScheduleChange.UNCHANGED
         for field, value in wanted.items():
             setattr(schedule, field, value)
-        soonest = now + timedelta(minutes=minutes)
-        if schedule.next_run is None or schedule.next_run > soonest:
-            schedule.next_run = soonest
+        if schedule.next_run is None or schedule.next_run > latest_next_run:
+            schedule.next_run = latest_next_run
         schedule.save()
         return schedule, ScheduleChange.UPDATED
 
 
 def sync_refresh_request() -> RefreshOutcome:
-    """ "Refresh now": shows the sync in progress if there is one, else enqueues one."""
+    """ "Refresh now": enqueues a sync unless one is already queued or running, so that impatient
+    presses queue one sync, not one each."""
     sync_runs_fail_interrupted()
-    running = SyncRun.objects.filter(status=SyncRun.Status.RUNNING).order_by("-pk").first()
-    if running is not None:
-        return RefreshOutcome(running=running)
-    task_id = async_task(SYNC_TASK, trigger=SyncRun.Trigger.MANUAL.value, task_name="Refresh now")
-    return RefreshOutcome(task_id=str(task_id))
+    # The check and the enqueue are one transaction under a lock: the ORM broker's queue is a
+    # table in this database, so the next press, waiting on the lock, sees the task committed.
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK_KEY])
+        if (
+            SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exists()
+            or sync_lock_held_by_another_session()
+        ):
+            return RefreshOutcome(state=RefreshState.ALREADY_RUNNING)
+        queued = sync_task_queued(func=SYNC_TASK)
+        if queued is not None:
+            return RefreshOutcome(state=RefreshState.ALREADY_QUEUED, task_id=queued)
+        task_id = async_task(
+            SYNC_TASK, trigger=SyncRun.Trigger.MANUAL.value, task_name="Refresh now"
+        )
+        return RefreshOutcome(state=RefreshState.QUEUED, task_id=str(task_id))

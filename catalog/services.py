@@ -4,6 +4,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from time import monotonic
 from typing import Any
 
@@ -16,7 +17,7 @@ from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SnapshotEnt
 from catalog.selectors import best_image
 from catalog.sync_lock import sync_lock, sync_lock_held_by_another_session
 from catalog.tracks import tracks_sync
-from catalog.webhooks import webhooks_enqueue_for_run
+from catalog.webhooks import webhook_deliveries_enqueue
 from spotify.client import SpotifyClient, site_client
 from spotify.errors import SpotifyError
 from spotify.types import Album, Image
@@ -28,6 +29,16 @@ logger = logging.getLogger(__name__)
 # batches keep a large first sync's memory flat while statements still grow with pages, not items.
 UPSERT_BATCH_SIZE = 1000
 INTERRUPTED_ERROR = "Interrupted: the worker running this sync died before it finished"
+# Saved with the snapshot, in its transaction.
+SNAPSHOT_FIELDS = [
+    "snapshot",
+    "release_count",
+    "artist_count",
+    "new_release_count",
+    "updated_release_count",
+    "new_artist_count",
+    "updated_artist_count",
+]
 
 
 @dataclass(frozen=True)
@@ -50,21 +61,24 @@ def sync_run_execute(*, trigger: SyncRun.Trigger, client: SpotifyClient | None =
             )
         sync_runs_fail_interrupted()
         run = SyncRun.objects.create(trigger=trigger)
-        client = client or site_client()
         started = monotonic()
         try:
+            client = client or site_client()
             _sync(run=run, client=client)
-        except (SpotifyError, DatabaseError) as error:
+        # Whatever goes wrong, expected or not, ends the run: a run left `running` would say so
+        # forever (until the next sync) and keep "Refresh now" waiting.
+        except Exception as error:
             run.status = SyncRun.Status.FAILED
-            run.error = str(error) or type(error).__name__
-            logger.warning("Sync %s failed: %s", run.pk, run.error)
+            run.error = sync_failure_reason(error)
+            logger.warning("Sync %s failed: %s", run.pk, run.error, exc_info=_unexpected(error))
         else:
             run.status = SyncRun.Status.SUCCEEDED
         run.finished_at = timezone.now()
-        run.spotify_calls = client.calls
-        run.save()
+        run.spotify_calls = client.calls if client is not None else 0
+        # The snapshot and its counts were saved when the snapshot committed (see _sync); a write
+        # rolled back must not reach the run through its in-memory fields.
+        run.save(update_fields=["status", "error", "warnings", "finished_at", "spotify_calls"])
         data_version_forget()  # the run's end is part of the data version (track lists)
-        webhooks_enqueue_for_run(run=run)
         logger.info(
             "Sync %s %s in %.1f s with %s Spotify calls",
             run.pk,
@@ -73,6 +87,19 @@ def sync_run_execute(*, trigger: SyncRun.Trigger, client: SpotifyClient | None =
             run.spotify_calls,
         )
         return run
+
+
+def sync_failure_reason(error: Exception) -> str:
+    """What the run, the dashboard and the CLI say about a failure: our own errors' sentences,
+    and for anything unexpected only its type, since its message may quote data or a token
+    (the worker's log has the traceback, redacted)."""
+    if not _unexpected(error):
+        return str(error) or type(error).__name__
+    return f"Unexpected error ({type(error).__name__}); the worker's log has the details"
+
+
+def _unexpected(error: Exception) -> bool:
+    return not isinstance(error, SpotifyError | DatabaseError)
 
 
 def sync_runs_fail_interrupted() -> int:
@@ -118,12 +145,21 @@ def _sync(*, run: SyncRun, client: SpotifyClient) -> None:
         run.updated_release_count = release_counts.updated
         run.new_artist_count = artist_counts.created
         run.updated_artist_count = artist_counts.updated
+        run.save(update_fields=[*SNAPSHOT_FIELDS, "warnings"])
+        if run.new_release_count:
+            # Queued as the snapshot commits: nothing that happens to the run afterwards (a
+            # failed track stage, a killed worker) can lose them, and the next run sees
+            # nothing new to send.
+            transaction.on_commit(partial(webhook_deliveries_enqueue, run_pk=run.pk), robust=True)
     # After the commit, a batch at a time (see catalog/tracks.py): the snapshot never waits for
-    # track lists, and the memory they take stays flat.
-    run.warnings = [
-        *run.warnings,
-        *tracks_sync(client=client, release_ids=[album.id for album in albums]),
-    ]
+    # track lists, and the memory they take stays flat. The snapshot stands whatever happens
+    # here, so a failure is a warning on a successful run; the next sync fetches what is missing.
+    try:
+        track_warnings = tracks_sync(client=client, release_ids=[album.id for album in albums])
+    except Exception as error:
+        logger.warning("Sync %s: track lists failed", run.pk, exc_info=_unexpected(error))
+        track_warnings = [f"Track lists left for the next sync: {sync_failure_reason(error)}"]
+    run.warnings = [*run.warnings, *track_warnings]
 
 
 def _credited_artist_ids(albums: Sequence[Album]) -> list[str]:

@@ -1,5 +1,8 @@
 """Functions the django-q2 worker runs; the schedule and "Refresh now" name them by path."""
 
+from django.utils import timezone
+
+from catalog.housekeeping import housekeeping_run
 from catalog.models import SyncRun
 from catalog.services import sync_run_execute, sync_runs_fail_interrupted
 
@@ -8,3 +11,8 @@ def sync_new_releases(trigger: str = SyncRun.Trigger.SCHEDULE) -> int:
     """Runs one sync and returns its SyncRun's id (kept small: django-q2 stores the result)."""
     sync_runs_fail_interrupted()
     return sync_run_execute(trigger=SyncRun.Trigger(trigger)).pk
+
+
+def housekeeping() -> str:
+    """The daily prune; returns what it removed, as one line (django-q2 stores the result)."""
+    return str(housekeeping_run(now=timezone.now()))

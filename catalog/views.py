@@ -21,7 +21,7 @@ from catalog.dashboard_selectors import (
     sync_overview,
     sync_task_finished,
 )
-from catalog.scheduling import sync_refresh_request
+from catalog.scheduling import RefreshState, sync_refresh_request
 from catalog.selectors import ReleaseFilters, snapshot_latest, sync_latest_succeeded_started_at
 from project.auth import staff_required
 
@@ -33,6 +33,11 @@ SYNC_TASK_SESSION_KEY = "catalog_sync_task"
 QUEUED_HINT_AFTER_SECONDS = 20
 ARTISTS_PER_PAGE = 24
 SEARCH_MAX_LENGTH = 100
+REFRESH_NOTICES = {
+    RefreshState.QUEUED: "Sync started: the card below shows its progress.",
+    RefreshState.ALREADY_QUEUED: "A sync is already queued: nothing more was queued.",
+    RefreshState.ALREADY_RUNNING: "A sync is already running: its progress is shown below.",
+}
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -111,19 +116,23 @@ def sync_card(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 @staff_required
 def sync_refresh(request: HtmxHttpRequest) -> HttpResponse:
-    """ "Refresh now": enqueues a sync, or shows the one already running."""
+    """ "Refresh now": enqueues a sync, or says that one is already queued or running."""
     outcome = sync_refresh_request()
     if outcome.task_id is not None:
         request.session[SYNC_TASK_SESSION_KEY] = {
             "id": outcome.task_id,
             "requested_at": timezone.now().isoformat(),
         }
+    notice = REFRESH_NOTICES[outcome.state]
     if request.htmx:
-        return render(request, "catalog/dashboard.html#sync-card", _sync_context(request))
-    if outcome.running is not None:
-        messages.info(request, "A sync is already running: its progress is shown below.")
+        context = _sync_context(request)
+        if outcome.state != RefreshState.QUEUED:
+            context["sync_notice"] = notice
+        return render(request, "catalog/dashboard.html#sync-card", context)
+    if outcome.state == RefreshState.QUEUED:
+        messages.success(request, notice)
     else:
-        messages.success(request, "Sync started: the card below shows its progress.")
+        messages.info(request, notice)
     return redirect("dashboard")
 
 

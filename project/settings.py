@@ -262,6 +262,11 @@ SYNC_INTERVAL_MINUTES = env.int("SYNC_INTERVAL_MINUTES", default=60)
 SEARCH_FALLBACK_MAX_ALBUMS = env.int("SEARCH_FALLBACK_MAX_ALBUMS", default=100)
 ARTIST_FALLBACK_CALLS_PER_RUN = env.int("ARTIST_FALLBACK_CALLS_PER_RUN", default=50)
 FORBIDDEN_ENDPOINT_MEMORY_HOURS = env.float("FORBIDDEN_ENDPOINT_MEMORY_HOURS", default=24)
+# Housekeeping removes snapshots older than this many days (0 keeps them all), with the releases,
+# tracks and artists that only they referenced.
+SNAPSHOT_RETENTION_DAYS = env.int("SNAPSHOT_RETENTION_DAYS", default=365)
+if SNAPSHOT_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("SNAPSHOT_RETENTION_DAYS must be 0 (keep all) or a number of days")
 
 # --- django-q2: the ORM broker keeps the queue in PostgreSQL, next to the data ----------------
 Q_CLUSTER = {

@@ -7,12 +7,16 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
-from django_q.models import Schedule
+from django_q.models import OrmQ, Schedule
 
 from catalog.dashboard_selectors import SYNC_SCHEDULE_NAME
 from catalog.models import SyncRun
 from catalog.scheduling import (
+    SYNC_TASK,
+    RefreshOutcome,
+    RefreshState,
     ScheduleChange,
+    sync_refresh_request,
     sync_schedule_ensure,
 )
 from catalog.services import INTERRUPTED_ERROR, sync_runs_fail_interrupted
@@ -30,7 +34,7 @@ def test_the_command_creates_the_schedule_once_however_often_it_runs(settings, c
     settings.SYNC_INTERVAL_MINUTES = 60
     call_command("ensure_sync_schedule")
     call_command("ensure_sync_schedule")
-    schedule = Schedule.objects.get()
+    schedule = Schedule.objects.get(name=SYNC_SCHEDULE_NAME)
     assert schedule.name == SYNC_SCHEDULE_NAME
     assert schedule.func == "catalog.tasks.sync_new_releases"
     assert schedule.schedule_type == Schedule.MINUTES
@@ -152,3 +156,35 @@ def test_the_run_holding_the_lock_is_left_running():
     current.refresh_from_db()
     assert older.status == SyncRun.Status.FAILED
     assert current.status == SyncRun.Status.RUNNING
+
+
+# --- "Refresh now" ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_presses_queue_one_sync():
+    start = threading.Barrier(4)
+    outcomes: list[RefreshOutcome] = []
+    errors: list[BaseException] = []
+
+    def press() -> None:
+        try:
+            start.wait()
+            outcomes.append(sync_refresh_request())
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=press) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    (queued,) = OrmQ.objects.all()
+    assert queued.func() == SYNC_TASK
+    assert sorted(outcome.state for outcome in outcomes) == sorted(
+        [RefreshState.QUEUED, *[RefreshState.ALREADY_QUEUED] * 3]
+    )
+    assert {outcome.task_id for outcome in outcomes} == {queued.task_id()}

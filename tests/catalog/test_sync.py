@@ -1,4 +1,5 @@
 from datetime import timedelta
+from typing import NoReturn
 
 import httpx
 import pytest
@@ -7,8 +8,18 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_q.models import OrmQ
 
-from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SnapshotEntry, SyncRun
+from catalog.models import (
+    Artist,
+    Release,
+    ReleaseArtist,
+    Snapshot,
+    SnapshotEntry,
+    SyncRun,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from catalog.selectors import best_image
 from catalog.services import sync_run_execute
 from tests.conftest import (
@@ -245,3 +256,74 @@ def test_sync_stores_the_image_best_image_picks(spotify_mock):
     artist = Artist.objects.exclude(details_fetched_at=None).first()
     assert artist is not None
     assert artist.image_url == best_image(artist.images)
+
+
+# --- no run is ever left `running` ------------------------------------------------------------
+
+
+def test_an_unexpected_error_while_fetching_fails_the_run_with_a_short_reason(spotify_mock):
+    token_route(spotify_mock)
+    new_release_pages(spotify_mock, release_items(5))
+    artists_route(spotify_mock)
+    assert _sync().status == SyncRun.Status.SUCCEEDED
+    before = list(SnapshotEntry.objects.values_list("release__spotify_id", "rank"))
+    # A bug deep in the client, whose message quotes a token: the run must not repeat it.
+    spotify_mock.get(f"{API}/browse/new-releases").mock(
+        side_effect=TypeError("can't compare 'Bearer sk-very-secret-token-123456' to int")
+    )
+
+    run = _sync()
+
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.FAILED
+    assert run.error == "Unexpected error (TypeError); the worker's log has the details"
+    assert run.finished_at is not None
+    assert not SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exists()
+    assert list(SnapshotEntry.objects.values_list("release__spotify_id", "rank")) == before
+
+
+def test_the_command_reports_an_unexpected_error_in_one_line(spotify_mock):
+    token_route(spotify_mock)
+    spotify_mock.get(f"{API}/browse/new-releases").mock(side_effect=TypeError("deep inside"))
+    with pytest.raises(CommandError) as caught:
+        call_command("sync_releases")
+    assert str(caught.value) == (
+        "Sync failed: Unexpected error (TypeError); the worker's log has the details"
+    )
+    assert SyncRun.objects.get().status == SyncRun.Status.FAILED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_track_stage_leaves_the_run_succeeded_and_its_webhooks_queued(spotify_mock):
+    """The snapshot committed before the track stage: the run stands, with a warning, and the
+    receivers hear of its new releases, queued as the snapshot committed (a worker killed in the
+    track stage would lose nothing either)."""
+    endpoint = WebhookEndpoint.objects.create(url="https://hooks.example.com/new")
+    token_route(spotify_mock)
+    items = release_items(3)
+    new_release_pages(spotify_mock, items, with_albums=False)
+    artists_route(spotify_mock, items)
+    queued_when_tracks_began: list[int] = []
+
+    def albums(request: object) -> NoReturn:
+        queued_when_tracks_began.append(WebhookDelivery.objects.count())
+        raise TypeError("deep inside the track stage")
+
+    spotify_mock.get(f"{API}/albums").mock(side_effect=albums)
+
+    run = _sync()
+
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert run.warnings == [
+        "Track lists left for the next sync: Unexpected error (TypeError); "
+        "the worker's log has the details"
+    ]
+    assert Snapshot.objects.get().release_count == 3
+    assert queued_when_tracks_began == [1]
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.endpoint, delivery.sync_run) == (endpoint, run)
+    assert sorted(delivery.release_ids) == sorted(item["id"] for item in items)
+    (task,) = OrmQ.objects.all()
+    assert task.func() == "catalog.webhooks.webhook_delivery_send"
+    assert task.task["args"] == (delivery.pk,)

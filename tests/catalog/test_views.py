@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
+from django_q.tasks import async_task
 
 from catalog.models import SyncRun
 from catalog.scheduling import sync_schedule_ensure
@@ -632,3 +633,33 @@ def test_refresh_after_a_dead_worker_closes_its_run_and_starts_a_new_one(
     assert stale.status == SyncRun.Status.FAILED
     assert stale.error == INTERRUPTED_ERROR
     assert len(recorded_tasks) == 1
+
+
+def test_five_presses_queue_one_sync_and_the_others_say_it_is_queued(staff_client):
+    first = staff_client.post("/sync/refresh/", headers=HTMX).content.decode()
+    assert "sync-notice" not in first
+    for _ in range(3):
+        body = staff_client.post("/sync/refresh/", headers=HTMX).content.decode()
+        assert "A sync is already queued" in body
+        assert "Queued" in body
+    followed = staff_client.post("/sync/refresh/", follow=True).content.decode()
+    assert "A sync is already queued" in followed
+    (queued,) = OrmQ.objects.all()
+    assert queued.func() == "catalog.tasks.sync_new_releases"
+
+
+def test_a_press_while_the_scheduled_sync_waits_in_the_queue_queues_nothing(staff_client):
+    sync_schedule_ensure(minutes=60)
+    async_task("catalog.tasks.sync_new_releases")  # as the scheduler enqueues it
+    body = staff_client.post("/sync/refresh/", headers=HTMX).content.decode()
+    assert "A sync is already queued" in body
+    assert OrmQ.objects.count() == 1
+    assert SyncRun.objects.count() == 0
+
+
+def test_a_press_while_a_sync_holds_the_lock_queues_nothing(staff_client):
+    # The lock is taken a moment before the run's row is written: that moment counts as running.
+    with sync_lock_held_elsewhere():
+        followed = staff_client.post("/sync/refresh/", follow=True).content.decode()
+    assert "A sync is already running" in followed
+    assert OrmQ.objects.count() == 0

@@ -2,15 +2,22 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
+from django_q.models import Schedule
 
 from catalog.dashboard_selectors import SYNC_SCHEDULE_NAME
-from catalog.scheduling import sync_schedule_ensure
+from catalog.scheduling import (
+    HOUSEKEEPING_SCHEDULE_NAME,
+    ScheduleChange,
+    housekeeping_schedule_ensure,
+    sync_schedule_ensure,
+)
 
 
 class Command(BaseCommand):
     help = (
         f"Create or update the recurring '{SYNC_SCHEDULE_NAME}' django-q2 schedule "
-        "(every SYNC_INTERVAL_MINUTES). Safe to run on every deploy."
+        f"(every SYNC_INTERVAL_MINUTES) and the daily '{HOUSEKEEPING_SCHEDULE_NAME}' one. "
+        "Safe to run on every deploy."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -20,13 +27,16 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            schedule, change = sync_schedule_ensure(minutes=options["minutes"])
+            sync = sync_schedule_ensure(minutes=options["minutes"])
         except ValueError as error:
             raise CommandError(str(error)) from error
+        self._report(*sync, every=f"every {sync[0].minutes} minutes")
+        self._report(*housekeeping_schedule_ensure(), every="daily")
+
+    def _report(self, schedule: Schedule, change: ScheduleChange, *, every: str) -> None:
         next_run = timezone.localtime(schedule.next_run) if schedule.next_run else None
         self.stdout.write(
-            f"Schedule '{SYNC_SCHEDULE_NAME}' {change}: every {schedule.minutes} minutes, "
-            f"next run {next_run:%Y-%m-%d %H:%M %Z}"
+            f"Schedule '{schedule.name}' {change}: {every}, next run {next_run:%Y-%m-%d %H:%M %Z}"
             if next_run
-            else f"Schedule '{SYNC_SCHEDULE_NAME}' {change}: every {schedule.minutes} minutes"
+            else f"Schedule '{schedule.name}' {change}: {every}"
         )
