@@ -16,7 +16,7 @@ from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SnapshotEnt
 from catalog.selectors import best_image
 from catalog.sync_lock import sync_lock, sync_lock_held_by_another_session
 from catalog.tracks import tracks_sync
-from catalog.webhooks import webhooks_enqueue_for_run
+from catalog.webhooks.services import webhooks_enqueue_for_run
 from spotify.client import SpotifyClient, site_client
 from spotify.errors import SpotifyError
 from spotify.types import Album, Image
