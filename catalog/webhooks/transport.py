@@ -43,7 +43,7 @@ def webhook_post(
             pool.stream(
                 "POST",
                 url,
-                headers={**headers, "Accept-Encoding": "identity"},
+                headers=[*headers.items(), ("Accept-Encoding", "identity")],
                 content=body,
                 extensions={"timeout": {"connect": timeout, "read": timeout, "write": timeout}},
             ) as response,

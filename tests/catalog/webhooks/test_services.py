@@ -149,9 +149,7 @@ def test_filters_pick_the_releases_each_endpoint_receives(receiver):
     by_artist = releases_create(1, album_type="compilation", artist=wanted_artist)
     only_singles = endpoint_create(receiver, album_types=["single"])
     only_artist = endpoint_create(receiver, artist_ids=["4gzpq5DPGxSnKTe4SA8HAU"])
-    both = endpoint_create(
-        receiver, album_types=["album"], artist_ids=["4gzpq5DPGxSnKTe4SA8HAU"]
-    )
+    both = endpoint_create(receiver, album_types=["album"], artist_ids=["4gzpq5DPGxSnKTe4SA8HAU"])
     everything = endpoint_create(receiver)
 
     deliveries = deliver(albums + singles + by_artist)
