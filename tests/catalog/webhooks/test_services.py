@@ -1,20 +1,28 @@
 import base64
+import threading
+import time
+from collections.abc import Iterator
 from datetime import timedelta
+from http.server import ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from catalog.models import SyncRun, WebhookDelivery
+from catalog.models import SyncRun, WebhookDelivery, WebhookEndpoint, webhook_secret_default
 from catalog.schemas import ReleaseSummaryOut
 from catalog.services import sync_run_execute
 from catalog.webhooks.services import (
     ATTEMPT_TASK,
     webhook_deliveries_create,
     webhook_deliveries_recover_stale,
+    webhook_signature,
 )
 from catalog.webhooks.tasks import webhook_delivery_attempt
 from tests.catalog.webhooks.support import deliver, endpoint_create, releases_create, worker_run
@@ -410,3 +418,47 @@ def test_every_sync_picks_up_deliveries_left_pending(
     assert run.new_release_count == 0
     delivery.refresh_from_db()
     assert delivery.status == WebhookDelivery.Status.SUCCEEDED
+
+
+@pytest.fixture
+def readme_receiver() -> Iterator[tuple[str, str]]:
+    """The README's sample receiver, run as written (but on loopback, with a real secret)."""
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+    code = readme.split("A receiver that verifies the signature", 1)[1]
+    code = code.split("```python\n", 1)[1].split("```", 1)[0]
+    code = code.replace("HTTPServer((", "# HTTPServer((")
+    secret = webhook_secret_default()
+    code = code.replace('SECRET = "whsec_…"', f"SECRET = {secret!r}")
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), namespace["Receiver"])
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", secret
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_the_readme_sample_receiver_accepts_deliveries_and_refuses_replays(readme_receiver):
+    url, secret = readme_receiver
+    WebhookEndpoint.objects.create(url=url, secret=secret)
+
+    [delivery] = deliver(releases_create(1))
+
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDelivery.Status.SUCCEEDED, delivery.last_error
+    body = b'{"releases": []}'
+    old = int(time.time()) - 6 * 60
+    replay = {
+        "webhook-id": str(delivery.delivery_id),
+        "webhook-timestamp": str(old),
+        "webhook-signature": webhook_signature(
+            secret=secret, message_id=str(delivery.delivery_id), timestamp=old, body=body
+        ),
+    }
+    assert httpx.post(url, content=body, headers=replay).status_code == 401
+    fresh = replay | {"webhook-timestamp": str(old + 6 * 60)}
+    assert httpx.post(url, content=body, headers=fresh).status_code == 401  # signed the old one
