@@ -36,7 +36,7 @@ def webhook_post(
 ) -> WebhookResponse:
     """POSTs `body` to `url` through `target.address`. The Host header and, for https, the TLS
     server name and certificate check use the URL's host name; redirects are not followed."""
-    backend = _PinnedBackend(address=target.address, deadline=monotonic() + timeout)
+    backend = _PinnedBackend(addresses=target.addresses, deadline=monotonic() + timeout)
     try:
         with (
             httpcore.ConnectionPool(ssl_context=ssl_context, network_backend=backend) as pool,
@@ -111,10 +111,11 @@ class _DeadlineStream(httpcore.NetworkStream):
 
 
 class _PinnedBackend(httpcore.NetworkBackend):
-    """Connects to the validated address whatever host name httpcore asks for."""
+    """Connects to the validated addresses, in turn (an unreachable IPv6 address falls back to
+    the next), whatever host name httpcore asks for."""
 
-    def __init__(self, *, address: str, deadline: float) -> None:
-        self._address = address
+    def __init__(self, *, addresses: tuple[str, ...], deadline: float) -> None:
+        self._addresses = addresses
         self._deadline = _Deadline(deadline)
         self._backend = httpcore.SyncBackend()
 
@@ -126,10 +127,17 @@ class _PinnedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
-        stream = self._backend.connect_tcp(
-            self._address, port, self._deadline.clamp(timeout), local_address, socket_options
-        )
-        return _DeadlineStream(stream, self._deadline)
+        failure = httpcore.ConnectError(f"{host} has no checked address")
+        for address in self._addresses:
+            try:
+                stream = self._backend.connect_tcp(
+                    address, port, self._deadline.clamp(timeout), local_address, socket_options
+                )
+            except httpcore.ConnectError as error:
+                failure = error
+                continue
+            return _DeadlineStream(stream, self._deadline)
+        raise failure
 
     def connect_unix_socket(
         self,

@@ -13,11 +13,11 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 @dataclass(frozen=True)
 class WebhookTarget:
-    """Where one attempt connects: the address that was checked, never a second lookup's."""
+    """Where one attempt connects: the addresses that were checked, never a second lookup's."""
 
     host: str
     port: int
-    address: str
+    addresses: tuple[str, ...]  # in the resolver's order, tried in turn
 
 
 def webhook_url_validate(url: str) -> None:
@@ -30,8 +30,8 @@ def webhook_url_validate(url: str) -> None:
 
 
 def webhook_target_resolve(url: str) -> WebhookTarget:
-    """Looks the host up once and checks every address; the send connects to the first of them,
-    so a resolver that answers differently later (DNS rebinding) cannot redirect it."""
+    """Looks the host up once and checks every address; the send connects to these only, so a
+    resolver that answers differently later (DNS rebinding) cannot redirect it."""
     parts = _parts(url)
     host = parts.hostname
     assert host is not None  # _parts refuses a URL without one
@@ -51,7 +51,7 @@ def webhook_target_resolve(url: str) -> WebhookTarget:
                     "reserved address; webhooks only go to public hosts "
                     "(set WEBHOOKS_ALLOW_PRIVATE=1 for local testing)."
                 )
-    return WebhookTarget(host=host, port=port, address=addresses[0])
+    return WebhookTarget(host=host, port=port, addresses=tuple(addresses))
 
 
 def _parts(url: str) -> SplitResult:

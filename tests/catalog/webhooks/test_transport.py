@@ -186,3 +186,26 @@ def test_the_answer_kept_is_at_most_64_kib(receiver: Receiver):
 
     assert response.status == 200
     assert len(response.body) == RESPONSE_BODY_LIMIT
+
+
+def test_a_refused_checked_address_falls_back_to_the_next_checked_one(receiver, monkeypatch):
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != HOST:
+            return real(host, port, *args, **kwargs)
+        # Nothing listens on 127.0.0.2 (the receiver is bound to 127.0.0.1 only).
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, int(port)))
+            for address in ("127.0.0.2", "127.0.0.1")
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    url = f"http://{HOST}:{receiver.port}/hook"
+
+    response = webhook_post(
+        url=url, target=webhook_target_resolve(url), headers={}, body=b"{}", timeout=5
+    )
+
+    assert response.status == 204
+    assert len(receiver.requests) == 1

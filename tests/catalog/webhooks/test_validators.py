@@ -43,7 +43,11 @@ def test_public_addresses_are_accepted(settings):
 def test_the_target_is_the_checked_address_with_the_url_host_and_port(settings):
     settings.WEBHOOKS_ALLOW_PRIVATE = False
     target = webhook_target_resolve("https://93.184.216.34/hook")
-    assert (target.host, target.port, target.address) == ("93.184.216.34", 443, "93.184.216.34")
+    assert (target.host, target.port, target.addresses) == (
+        "93.184.216.34",
+        443,
+        ("93.184.216.34",),
+    )
 
 
 def test_an_unresolvable_host_is_refused():
