@@ -1,6 +1,6 @@
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
@@ -15,7 +15,7 @@ from catalog.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from catalog.webhooks import webhook_endpoint_enable
+from catalog.webhooks.services import webhook_endpoint_enable, webhook_endpoint_secret_replace
 from project.admin import ReadOnlyAdmin
 
 # An endpoint's page shows this many recent deliveries; the full log is under Webhook deliveries.
@@ -86,9 +86,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
     ]
     list_filter = ["active"]
     search_fields = ["url"]
+    # The secret is generated, stored encrypted and shown once (a message after it is made).
     fields = [
         "url",
-        "secret",
         "album_types",
         "artist_ids",
         "active",
@@ -105,12 +105,17 @@ class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
         "created_at",
         "recent_deliveries",
     ]
-    actions = ["enable"]
+    actions = ["enable", "replace_secret"]
 
     @admin.action(description="Enable and reset the failure count")
     def enable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         for endpoint in queryset:
             webhook_endpoint_enable(endpoint=endpoint)
+
+    @admin.action(description="Replace the signing secret (the new one is shown once)")
+    def replace_secret(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        for endpoint in queryset:
+            _secret_show(request, endpoint, webhook_endpoint_secret_replace(endpoint=endpoint))
 
     def save_model(
         self, request: HttpRequest, obj: WebhookEndpoint, form: Any, change: bool
@@ -118,6 +123,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
         if obj.active and obj.disabled_at is not None:
             obj.failures_reset()
         super().save_model(request, obj, form, change)
+        if not change:
+            _secret_show(request, obj, obj.secret)
 
     @admin.display(description="Delivery log (most recent)")
     def recent_deliveries(self, obj: WebhookEndpoint) -> str:
@@ -146,6 +153,18 @@ class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
             "<tbody>{}</tbody></table>",
             rows,
         )
+
+
+def _secret_show(request: HttpRequest, endpoint: WebhookEndpoint, secret: str) -> None:
+    messages.warning(
+        request,
+        format_html(
+            "Signing secret for {}: <code>{}</code> Copy it to the receiver now: "
+            "it is stored encrypted and will not be shown again.",
+            endpoint.url,
+            secret,
+        ),
+    )
 
 
 @admin.register(WebhookDelivery)

@@ -1,3 +1,4 @@
+import base64
 import secrets
 import uuid
 from collections.abc import Iterable
@@ -7,7 +8,8 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
 
-from catalog.webhook_urls import webhook_url_validate
+from catalog.webhooks.validators import webhook_url_validate
+from spotify.crypto import EncryptedTextField
 
 
 class Artist(models.Model):
@@ -199,7 +201,8 @@ class SyncRun(models.Model):
 
 
 def webhook_secret_default() -> str:
-    return secrets.token_hex(32)
+    """A Standard Webhooks secret: `whsec_` and the base64 of 32 random bytes (the HMAC key)."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 class WebhookEndpoint(models.Model):
@@ -211,10 +214,11 @@ class WebhookEndpoint(models.Model):
         COMPILATION = "compilation"
 
     url = models.URLField(max_length=500, validators=[webhook_url_validate])
-    secret = models.CharField(
-        max_length=200,
+    # Encrypted at rest like the Spotify tokens; the admin shows it once, when it is generated.
+    secret = EncryptedTextField(
         default=webhook_secret_default,
-        help_text="Signs each body (HMAC-SHA256, header X-Signature-256); share it with the receiver.",
+        editable=False,
+        help_text="Signs each delivery (Standard Webhooks, header webhook-signature).",
     )
     album_types = ArrayField(
         models.CharField(max_length=32, choices=AlbumType.choices),
@@ -273,6 +277,9 @@ class WebhookDelivery(models.Model):
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # While pending: when the running attempt started or the next one is due. Long past, the
+    # worker died mid-attempt and webhook_deliveries_recover_stale picks the delivery up again.
+    attempt_at = models.DateTimeField(default=timezone.now)
     # Spotify ids of the releases in the body, in body order.
     release_ids = models.JSONField(default=list, blank=True)
     release_count = models.PositiveIntegerField(default=0)
@@ -283,7 +290,12 @@ class WebhookDelivery(models.Model):
         ordering = ["-created_at", "-pk"]
         verbose_name_plural = "webhook deliveries"
         indexes = [
-            models.Index(fields=["endpoint", "-created_at"], name="delivery_endpoint_recent")
+            models.Index(fields=["endpoint", "-created_at"], name="delivery_endpoint_recent"),
+            models.Index(
+                fields=["attempt_at"],
+                condition=models.Q(status="pending"),
+                name="delivery_pending_attempt_at",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -17,7 +17,10 @@ from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SnapshotEnt
 from catalog.selectors import best_image
 from catalog.sync_lock import sync_lock, sync_lock_held_by_another_session
 from catalog.tracks import tracks_sync
-from catalog.webhooks import webhook_deliveries_enqueue
+from catalog.webhooks.services import (
+    webhook_deliveries_enqueue,
+    webhook_deliveries_recover_stale,
+)
 from spotify.client import SpotifyClient, site_client
 from spotify.errors import SpotifyError
 from spotify.types import Album, Image
@@ -79,6 +82,8 @@ def sync_run_execute(*, trigger: SyncRun.Trigger, client: SpotifyClient | None =
         # rolled back must not reach the run through its in-memory fields.
         run.save(update_fields=["status", "error", "warnings", "finished_at", "spotify_calls"])
         data_version_forget()  # the run's end is part of the data version (track lists)
+        # Every sync also picks up deliveries that a killed worker left pending.
+        transaction.on_commit(webhook_deliveries_recover_stale, robust=True)
         logger.info(
             "Sync %s %s in %.1f s with %s Spotify calls",
             run.pk,

@@ -295,8 +295,9 @@ API_DATA_VERSION_TTL_SECONDS = env.int("API_DATA_VERSION_TTL_SECONDS", default=5
 # --- Webhooks --------------------------------------------------------------------------------
 # Off in production: endpoints on loopback, private or link-local addresses are refused.
 WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
+# A deadline for the whole attempt: connect, send and read, however slowly the receiver drips.
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)
-# Waits between attempts: base, 2 x base, 4 x base...
+# Delays before the next attempts (scheduled, never slept): base, 2 x base, 4 x base...
 WEBHOOK_BACKOFF_SECONDS = env.float("WEBHOOK_BACKOFF_SECONDS", default=2.0)
 WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=10)

@@ -325,5 +325,5 @@ def test_a_failed_track_stage_leaves_the_run_succeeded_and_its_webhooks_queued(s
     assert (delivery.endpoint, delivery.sync_run) == (endpoint, run)
     assert sorted(delivery.release_ids) == sorted(item["id"] for item in items)
     (task,) = OrmQ.objects.all()
-    assert task.func() == "catalog.webhooks.webhook_delivery_send"
-    assert task.task["args"] == (delivery.pk,)
+    assert task.func() == "catalog.webhooks.tasks.webhook_delivery_attempt"
+    assert task.task["args"] == (delivery.pk, 1)
