@@ -10,6 +10,7 @@ from django.core.management import CommandError
 from spotify.fake import FakeConfig, FakeSpotify
 from spotify.fake.server import serve_in_thread
 from spotify.management.commands.fake_spotify import Command
+from tests.fake.helpers import on_fake
 
 CLIENT = ("demo-client-id", "demo-client-secret")
 
@@ -26,7 +27,7 @@ def test_sync_like_walk_over_a_real_socket():
             assert url.startswith(f"{root}/v1/")
             albums = http.get(url, headers=headers).json()["albums"]
             ids.extend(item["id"] for item in albums["items"])
-            url = albums["next"]
+            url = albums["next"] and on_fake(albums["next"], root)
         stats = http.get(f"{root}/_fake/stats").json()
 
     assert len(set(ids)) == 120
