@@ -116,10 +116,13 @@ class SpotifyHttp:
         sleep(delay)
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def _origin(url: str) -> tuple[str, str, int | None]:
-    """Scheme, host and port; httpx normalises case and drops a scheme's default port."""
+    """Scheme, host and port, as a browser compares origins (httpx lower-cases the first two)."""
     parsed = httpx.URL(url)
-    return parsed.scheme, parsed.host, parsed.port
+    return parsed.scheme, parsed.host, parsed.port or DEFAULT_PORTS.get(parsed.scheme)
 
 
 def retry_after_seconds(response: httpx.Response, *, fallback: float) -> float:
