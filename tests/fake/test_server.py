@@ -95,6 +95,17 @@ def test_command_config_layers_env_json_and_flags(monkeypatch):
     assert config.dev_mode is True
 
 
+def test_command_registers_only_spotify_redirect_uri_unless_told_otherwise(monkeypatch, settings):
+    monkeypatch.delenv("FAKE_SPOTIFY_CONFIG", raising=False)
+    settings.SPOTIFY_REDIRECT_URI = "https://releases.example.com/auth/callback/"
+
+    default = Command()._config(command_options())
+    chosen = Command()._config(command_options(config='{"redirect_uris": ["https://a.test/cb"]}'))
+
+    assert default.redirect_uris == ["https://releases.example.com/auth/callback/"]
+    assert chosen.redirect_uris == ["https://a.test/cb"]
+
+
 @pytest.mark.parametrize("raw", ["{", "[]", '{"bogus": 1}'])
 def test_command_rejects_bad_config(monkeypatch, raw):
     monkeypatch.delenv("FAKE_SPOTIFY_CONFIG", raising=False)
