@@ -4,7 +4,9 @@ import json
 import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
+import httpx
 from pydantic import BaseModel, ValidationError
 
 from spotify.accounts import AccountsClient
@@ -25,6 +27,9 @@ NEW_RELEASES_PAGE_SIZE = 50  # Spotify's maximum
 ARTISTS_BATCH_SIZE = 50
 ALBUMS_BATCH_SIZE = 20
 SEARCH_PAGE_SIZE = 10  # the 2026 cap
+# Where Spotify's own links live (https://api.spotify.com/v1/...): the part of a `next` link we
+# replace with SPOTIFY_API_BASE_URL.
+SPOTIFY_API_PATH = "/v1"
 
 
 class SpotifyClient:
@@ -51,28 +56,35 @@ class SpotifyClient:
             page = _parse(Page[Album], _field(body, "albums"), "new releases page")
             yield page
             # `next` already carries limit, offset and country (params would replace its query).
-            url, params = _next_url(page.next, seen), None
+            url, params = self._next_url(page.next, seen), None
 
     def search_new_albums(self, *, max_albums: int) -> Iterator[Page[Album]]:
-        """Albums of the past two weeks, through search (left to Development Mode apps in 2026)."""
-        offset = 0
-        while offset < max_albums:
-            params: dict[str, Any] = {
-                "q": "tag:new",
-                "type": "album",
-                "limit": min(SEARCH_PAGE_SIZE, max_albums - offset),
-                "offset": offset,
-            }
-            if self.conf.market:
-                params["market"] = self.conf.market
-            body = self._get_json(
-                f"{self.conf.api_base_url}/search", endpoint="GET /search", params=params
-            )
+        """Albums of the past two weeks, through search (left to Development Mode apps in 2026),
+        following `next` up to `max_albums`."""
+        first_page: dict[str, Any] = {
+            "q": "tag:new",
+            "type": "album",
+            "limit": min(SEARCH_PAGE_SIZE, max_albums),
+            "offset": 0,
+        }
+        if self.conf.market:
+            first_page["market"] = self.conf.market
+        params: dict[str, Any] | None = first_page
+        url: str | None = f"{self.conf.api_base_url}/search"
+        seen: set[str] = set()
+        fetched = 0
+        while url is not None and fetched < max_albums:
+            body = self._get_json(url, endpoint="GET /search", params=params)
             page = _parse(Page[Album], _field(body, "albums"), "search page")
             yield page
-            if page.next is None or not page.items:
+            if not page.items:
                 return
-            offset += len(page.items)
+            fetched += len(page.items)
+            url, params = self._next_url(page.next, seen), None
+            left = max_albums - fetched
+            if url is not None and 0 < left < SEARCH_PAGE_SIZE:
+                # The last page asks only for what the cap leaves.
+                url = str(httpx.URL(url).copy_set_param("limit", left))
 
     def several_artists(self, ids: Sequence[str]) -> list[Artist]:
         if len(ids) > ARTISTS_BATCH_SIZE:
@@ -114,7 +126,7 @@ class SpotifyClient:
             body = self._get_json(url, endpoint="GET /albums/{id}/tracks", params=params)
             page = _parse(Page[Track], body, "track page")
             tracks.extend(page.items)
-            url, params = _next_url(page.next, seen), None
+            url, params = self._next_url(page.next, seen), None
         return tracks
 
     # --- user ---------------------------------------------------------------------------------
@@ -123,6 +135,33 @@ class SpotifyClient:
         return _parse(User, body, "user")
 
     # --- plumbing -----------------------------------------------------------------------------
+    def _next_url(self, link: str | None, seen: set[str]) -> str | None:
+        """Spotify's `next` link, rebased on SPOTIFY_API_BASE_URL.
+
+        Spotify writes it absolute on https://api.spotify.com/v1/ whatever host we asked, so a
+        proxy or a stand-in would lose page 2 onwards to the real Spotify. Only the path under
+        /v1/ and the query are kept; anything else, or a link we already followed (an endless
+        loop), is a malformed answer."""
+        if link is None:
+            return None
+        parts = urlsplit(link)
+        rest = parts.path.removeprefix(SPOTIFY_API_PATH)
+        decoded = unquote(rest)
+        # Dot segments (or backslashes, which some servers read as slashes) could climb out.
+        if (
+            not parts.path.startswith(f"{SPOTIFY_API_PATH}/")
+            or "\\" in decoded
+            or any(segment in (".", "..") for segment in decoded.split("/"))
+        ):
+            raise BadResponseError(
+                f"Spotify's paging links outside its API ({SPOTIFY_API_PATH}/): {link[:200]}"
+            )
+        url = f"{self.conf.api_base_url}{rest}" + (f"?{parts.query}" if parts.query else "")
+        if url in seen:
+            raise BadResponseError(f"Spotify's paging repeats itself at {link[:200]}")
+        seen.add(url)
+        return url
+
     def _get_json(self, url: str, *, endpoint: str, params: dict[str, Any] | None = None) -> Any:
         token = self.tokens.access_token()
         renewed = False
@@ -164,16 +203,6 @@ _ENDPOINT_LEVEL = {"GET /browse/new-releases", "GET /artists", "GET /albums", "G
 
 def _is_endpoint_level(endpoint: str) -> bool:
     return endpoint in _ENDPOINT_LEVEL or endpoint.startswith("GET /me")
-
-
-def _next_url(next_url: str | None, seen: set[str]) -> str | None:
-    """A `next` link we already followed would loop forever: treat it as a malformed answer."""
-    if next_url is None:
-        return None
-    if next_url in seen:
-        raise BadResponseError(f"Spotify's paging repeats itself at {next_url}")
-    seen.add(next_url)
-    return next_url
 
 
 def _message(text: str) -> str:

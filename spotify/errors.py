@@ -57,6 +57,17 @@ class BadResponseError(SpotifyError):
     """Spotify answered with something we could not parse."""
 
 
+class ForeignHostError(SpotifyError):
+    """A request for a host other than the configured Spotify ones, refused before it is sent,
+    so that no token or client secret goes there."""
+
+    def __init__(self, endpoint: str, url: str) -> None:
+        super().__init__(
+            f"Refused to send {endpoint} to {url[:200]}: only SPOTIFY_API_BASE_URL's and "
+            "SPOTIFY_ACCOUNTS_BASE_URL's hosts get our credentials"
+        )
+
+
 class RequestRejectedError(SpotifyError):
     """Any other 4xx: a bug on our side or a resource that does not exist."""
 

@@ -1,21 +1,25 @@
 """One httpx.Client per process, and the retry policy every Spotify call goes through."""
 
 import logging
+import math
+import time
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from functools import cache
 from time import sleep
 from typing import Any
 
 import httpx
-from django.utils import timezone
+from django.utils.http import parse_http_date
 
 from spotify.conf import SpotifySettings
-from spotify.errors import RateLimitedError, UnavailableError
+from spotify.errors import ForeignHostError, RateLimitedError, UnavailableError
 
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "spotify-new-releases/0.1 (+https://github.com/)"
+# Longer than any ban Spotify hands out; keeps an absurd `Retry-After` (and the retry date the
+# error shows) representable. Anything this long fails fast anyway.
+RETRY_AFTER_CEILING_SECONDS = 366 * 24 * 3600
 
 
 @cache
@@ -50,7 +54,11 @@ class SpotifyHttp:
 
         - 429: wait `Retry-After` when it is within the configured maximum, else fail at once.
         - 5xx, time-outs and transport errors: bounded exponential backoff.
+
+        Only the configured Spotify hosts are ever asked: our tokens and client secret go nowhere
+        else, whatever URL a caller (or a link in an answer) names.
         """
+        self._check_host(url, endpoint=endpoint)
         attempts = max(1, self.conf.retry_attempts)
         failures = 0
         rate_limited = 0
@@ -69,11 +77,13 @@ class SpotifyHttp:
                 self._back_off(endpoint, failures, reason)
                 continue
             if response.status_code == 429:
-                retry_after = retry_after_seconds(response)
                 rate_limited += 1
+                retry_after = retry_after_seconds(
+                    response, fallback=self._backoff_delay(rate_limited)
+                )
                 if retry_after > self.conf.max_retry_after_seconds or rate_limited > attempts:
-                    raise RateLimitedError(retry_after)
-                logger.warning("Spotify rate limited %s: waiting %s s", endpoint, retry_after)
+                    raise RateLimitedError(math.ceil(retry_after))
+                logger.warning("Spotify rate limited %s: waiting %g s", endpoint, retry_after)
                 sleep(retry_after)
                 continue
             if response.status_code >= 500:
@@ -88,19 +98,45 @@ class SpotifyHttp:
                 continue
             return response
 
+    def _check_host(self, url: str, *, endpoint: str) -> None:
+        allowed = {_origin(self.conf.api_base_url), _origin(self.conf.accounts_base_url)}
+        try:
+            origin = _origin(url)
+        except httpx.InvalidURL:
+            origin = None
+        if origin not in allowed:
+            raise ForeignHostError(endpoint, url)
+
+    def _backoff_delay(self, failures: int) -> float:
+        return float(self.conf.backoff_seconds * 2 ** (failures - 1))
+
     def _back_off(self, endpoint: str, failures: int, reason: str) -> None:
-        delay = self.conf.backoff_seconds * 2 ** (failures - 1)
+        delay = self._backoff_delay(failures)
         logger.warning("Spotify %s failed (%s): retrying in %.1f s", endpoint, reason, delay)
         sleep(delay)
 
 
-def retry_after_seconds(response: httpx.Response) -> int:
-    """`Retry-After` is seconds in practice, but HTTP also allows a date; a missing one means 1 s."""
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port, as a browser compares origins (httpx lower-cases the first two)."""
+    parsed = httpx.URL(url)
+    return parsed.scheme, parsed.host, parsed.port or DEFAULT_PORTS.get(parsed.scheme)
+
+
+def retry_after_seconds(response: httpx.Response, *, fallback: float) -> float:
+    """Seconds to wait, from `Retry-After`: delta-seconds or an HTTP date (RFC 9110, all three
+    date forms); a date in the past means 0.
+
+    A missing or unreadable value (a negative or fractional number, a malformed date, two
+    headers joined) gives no usable hint: wait `fallback`, the backoff a 5xx would get, so that
+    a broken header neither crashes the sync nor hammers Spotify."""
     value = response.headers.get("Retry-After", "").strip()
-    if value.isdigit():
-        return int(value)
+    if value.isascii() and value.isdigit():
+        return float(min(int(value), RETRY_AFTER_CEILING_SECONDS))
     try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return 1
-    return max(1, int((when - timezone.now()).total_seconds()))
+        when = parse_http_date(value)
+    except ValueError:
+        return fallback
+    return float(min(max(0, math.ceil(when - time.time())), RETRY_AFTER_CEILING_SECONDS))

@@ -1,13 +1,44 @@
 """Typed views of Spotify's JSON. Every field Spotify dropped or may drop in 2026 is optional."""
 
+import re
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+# Links and images we store and serve (feeds, API, dashboard) must be Spotify's own, on https:
+# anything else in an answer (javascript:, data:, http:, a foreign host) is dropped here, at parse
+# time, which every stored URL passes through.
+LINK_HOST = re.compile(r"open\.spotify\.com")
+# i.scdn.co in every recorded answer; mosaic.scdn.co, image-cdn-*.spotifycdn.com and the like for
+# other objects: both domains are Spotify's.
+IMAGE_HOST = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)*\.(scdn\.co|spotifycdn\.com)")
+# The database columns' width; a longer "link" is not one of Spotify's.
+MAX_URL_LENGTH = 300
 
 
 class SpotifyObject(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+def is_https_on(url: str, host: re.Pattern[str]) -> bool:
+    """An https URL on exactly a host `host` matches: no user info, port, backslash or space
+    that a browser and a parser could read differently."""
+    if len(url) > MAX_URL_LENGTH or not url.isascii() or not url.isprintable():
+        return False
+    if "\\" in url or " " in url:
+        return False
+    parts = urlsplit(url)
+    return parts.scheme == "https" and host.fullmatch(parts.netloc) is not None
+
+
+def _spotify_links(urls: dict[str, str]) -> dict[str, str]:
+    """An unsafe `spotify` link becomes "" (stored as no link), never a fallback built here."""
+    link = urls.get("spotify")
+    if link is None or is_https_on(link, LINK_HOST):
+        return urls
+    return urls | {"spotify": ""}
 
 
 class Image(SpotifyObject):
@@ -16,11 +47,19 @@ class Image(SpotifyObject):
     width: int | None = None
 
 
+def _spotify_images(images: list[Image]) -> list[Image]:
+    return [image for image in images if is_https_on(image.url, IMAGE_HOST)]
+
+
+ExternalUrls = Annotated[dict[str, str], AfterValidator(_spotify_links)]
+Images = Annotated[list[Image], AfterValidator(_spotify_images)]
+
+
 class ArtistRef(SpotifyObject):
     id: str
     name: str
     uri: str = ""
-    external_urls: dict[str, str] = Field(default_factory=dict)
+    external_urls: ExternalUrls = Field(default_factory=dict)
 
     @property
     def spotify_url(self) -> str:
@@ -31,7 +70,7 @@ class Artist(ArtistRef):
     genres: list[str] = Field(default_factory=list)
     popularity: int | None = None
     followers: int | None = None
-    images: list[Image] = Field(default_factory=list)
+    images: Images = Field(default_factory=list)
 
     @field_validator("followers", mode="before")
     @classmethod
@@ -54,10 +93,10 @@ class Album(SpotifyObject):
     total_tracks: int | None = None
     release_date: str = ""
     release_date_precision: DatePrecision = "day"
-    images: list[Image] = Field(default_factory=list)
+    images: Images = Field(default_factory=list)
     artists: list[ArtistRef] = Field(default_factory=list)
     uri: str = ""
-    external_urls: dict[str, str] = Field(default_factory=dict)
+    external_urls: ExternalUrls = Field(default_factory=dict)
 
     @field_validator("album_type", mode="before")
     @classmethod

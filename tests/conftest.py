@@ -13,6 +13,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 API = "https://api.spotify.test/v1"
 ACCOUNTS = "https://accounts.spotify.test"
+# Where Spotify's own paging links point, whatever API base the client is configured with.
+SPOTIFY_LINKS = "https://api.spotify.com/v1"
 
 
 def load_fixture(name: str) -> Any:
@@ -69,11 +71,13 @@ def new_release_pages(
     page_size: int = 50,
     with_albums: bool = True,
 ) -> respx.Route:
-    """Serves `items` as /browse/new-releases pages with real `next` links, and (unless
-    `with_albums` is false) the same albums with their tracks at /albums?ids=."""
+    """Serves `items` as /browse/new-releases pages with real `next` links (on Spotify's own
+    host, as it writes them), and (unless `with_albums` is false) the same albums with their
+    tracks at /albums?ids=."""
     if with_albums:
         albums_route(router, items)
     url = f"{API}/browse/new-releases"
+    link = f"{SPOTIFY_LINKS}/browse/new-releases"
 
     def page(request: Any) -> Any:
         offset = int(request.url.params.get("offset", 0))
@@ -84,10 +88,10 @@ def new_release_pages(
             200,
             json={
                 "albums": {
-                    "href": str(request.url),
+                    "href": f"{link}?offset={offset}&limit={limit}",
                     "items": items[offset:end],
                     "limit": limit,
-                    "next": f"{url}?offset={end}&limit={limit}" if end < len(items) else None,
+                    "next": f"{link}?offset={end}&limit={limit}" if end < len(items) else None,
                     "offset": offset,
                     "previous": None,
                     "total": len(items),

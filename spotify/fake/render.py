@@ -1,4 +1,7 @@
-"""Web API JSON objects, shaped like the recorded payloads, with hrefs on the serving host."""
+"""Web API JSON objects, shaped like the recorded payloads.
+
+Every href and paging link is absolute on https://api.spotify.com/v1, as Spotify writes them,
+whatever host the fake is served on: a client must rebase them on its own API base URL."""
 
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -8,16 +11,17 @@ from spotify.fake.data import Artist, Dataset, Image, Release, Track, market_lis
 
 JSON = dict[str, Any]
 OPEN_SPOTIFY = "https://open.spotify.com"
+SPOTIFY_API = "https://api.spotify.com/v1"
 
 
 def images(items: Sequence[Image]) -> list[JSON]:
     return [{"url": i.url, "height": i.height, "width": i.width} for i in items]
 
 
-def simple_artist(artist: Artist, api: str) -> JSON:
+def simple_artist(artist: Artist) -> JSON:
     return {
         "external_urls": {"spotify": f"{OPEN_SPOTIFY}/artist/{artist.id}"},
-        "href": f"{api}/artists/{artist.id}",
+        "href": f"{SPOTIFY_API}/artists/{artist.id}",
         "id": artist.id,
         "name": artist.name,
         "type": "artist",
@@ -25,12 +29,12 @@ def simple_artist(artist: Artist, api: str) -> JSON:
     }
 
 
-def full_artist(artist: Artist, api: str, *, dev_mode: bool) -> JSON:
+def full_artist(artist: Artist, *, dev_mode: bool) -> JSON:
     body: JSON = {
         "external_urls": {"spotify": f"{OPEN_SPOTIFY}/artist/{artist.id}"},
         "followers": {"href": None, "total": artist.followers},
         "genres": [] if dev_mode else list(artist.genres),
-        "href": f"{api}/artists/{artist.id}",
+        "href": f"{SPOTIFY_API}/artists/{artist.id}",
         "id": artist.id,
         "images": images(artist.images),
         "name": artist.name,
@@ -48,13 +52,13 @@ def _markets(release: Release) -> list[str]:
     return list(release.markets) if release.markets is not None else market_list()
 
 
-def simple_album(release: Release, dataset: Dataset, api: str) -> JSON:
+def simple_album(release: Release, dataset: Dataset) -> JSON:
     body: JSON = {
         "album_type": release.album_type,
-        "artists": [simple_artist(dataset.artists[a], api) for a in release.artist_ids],
+        "artists": [simple_artist(dataset.artists[a]) for a in release.artist_ids],
         "available_markets": _markets(release),
         "external_urls": {"spotify": f"{OPEN_SPOTIFY}/album/{release.id}"},
-        "href": f"{api}/albums/{release.id}",
+        "href": f"{SPOTIFY_API}/albums/{release.id}",
         "id": release.id,
         "images": images(release.images),
         "name": release.name,
@@ -69,15 +73,15 @@ def simple_album(release: Release, dataset: Dataset, api: str) -> JSON:
     return body
 
 
-def track(item: Track, release: Release, dataset: Dataset, api: str) -> JSON:
+def track(item: Track, release: Release, dataset: Dataset) -> JSON:
     return {
-        "artists": [simple_artist(dataset.artists[a], api) for a in item.artist_ids],
+        "artists": [simple_artist(dataset.artists[a]) for a in item.artist_ids],
         "available_markets": _markets(release),
         "disc_number": 1,
         "duration_ms": item.duration_ms,
         "explicit": item.explicit,
         "external_urls": {"spotify": f"{OPEN_SPOTIFY}/track/{item.id}"},
-        "href": f"{api}/tracks/{item.id}",
+        "href": f"{SPOTIFY_API}/tracks/{item.id}",
         "id": item.id,
         "name": item.name,
         "preview_url": None,
@@ -97,7 +101,8 @@ def paging(
     offset: int,
     params: Mapping[str, str] | None = None,
 ) -> JSON:
-    """A paging object; `url` is absolute, `params` are extra query parameters to keep."""
+    """A paging object; `url` is absolute on Spotify's host, `params` are extra query parameters
+    to keep."""
     extra = dict(params or {})
 
     def link(at: int) -> str:
@@ -114,20 +119,18 @@ def paging(
     }
 
 
-def album_tracks_page(
-    release: Release, dataset: Dataset, api: str, *, limit: int, offset: int
-) -> JSON:
+def album_tracks_page(release: Release, dataset: Dataset, *, limit: int, offset: int) -> JSON:
     tracks = dataset.tracks(release)
-    items = [track(t, release, dataset, api) for t in tracks[offset : offset + limit]]
-    url = f"{api}/albums/{release.id}/tracks"
+    items = [track(t, release, dataset) for t in tracks[offset : offset + limit]]
+    url = f"{SPOTIFY_API}/albums/{release.id}/tracks"
     return paging(url, items, total=len(tracks), limit=limit, offset=offset)
 
 
-def full_album(release: Release, dataset: Dataset, api: str, *, dev_mode: bool) -> JSON:
-    body = simple_album(release, dataset, api)
+def full_album(release: Release, dataset: Dataset, *, dev_mode: bool) -> JSON:
+    body = simple_album(release, dataset)
     body["total_tracks"] = release.total_tracks
     year = release.released.year
-    body["tracks"] = album_tracks_page(release, dataset, api, limit=50, offset=0)
+    body["tracks"] = album_tracks_page(release, dataset, limit=50, offset=0)
     body["copyrights"] = [
         {"text": f"{year} {release.label}", "type": "C"},
         {"text": f"{year} {release.label}", "type": "P"},

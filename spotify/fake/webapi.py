@@ -101,13 +101,10 @@ class WebApi:
         country = _country(request)
         dataset = self.state.dataset
         releases = dataset.releases_for(country)
-        items = [
-            render.simple_album(r, dataset, request.api_url)
-            for r in releases[offset : offset + limit]
-        ]
+        items = [render.simple_album(r, dataset) for r in releases[offset : offset + limit]]
         params = {"country": country} if country else {}
         page = render.paging(
-            f"{request.api_url}/browse/new-releases",
+            f"{render.SPOTIFY_API}/browse/new-releases",
             items,
             total=len(releases),
             limit=limit,
@@ -126,9 +123,7 @@ class WebApi:
         ids = _ids_param(request, 50)
         dataset, dev_mode = self.state.dataset, self.state.config.dev_mode
         artists = [
-            render.full_artist(a, request.api_url, dev_mode=dev_mode)
-            if (a := dataset.artists.get(i))
-            else None
+            render.full_artist(a, dev_mode=dev_mode) if (a := dataset.artists.get(i)) else None
             for i in ids
         ]
         return json_response(200, {"artists": artists})
@@ -138,7 +133,7 @@ class WebApi:
         artist = self.state.dataset.artists.get(artist_id)
         if artist is None:
             return api_error(404, "Resource not found")
-        body = render.full_artist(artist, request.api_url, dev_mode=self.state.config.dev_mode)
+        body = render.full_artist(artist, dev_mode=self.state.config.dev_mode)
         return json_response(200, body)
 
     def several_albums(self, request: Request, claims: Claims) -> Response:
@@ -147,9 +142,7 @@ class WebApi:
         ids = _ids_param(request, 20)
         dataset = self.state.dataset
         albums = [
-            render.full_album(r, dataset, request.api_url, dev_mode=False)
-            if (r := dataset.release(i))
-            else None
+            render.full_album(r, dataset, dev_mode=False) if (r := dataset.release(i)) else None
             for i in ids
         ]
         return json_response(200, {"albums": albums})
@@ -157,16 +150,14 @@ class WebApi:
     def album(self, request: Request, claims: Claims, album_id: str) -> Response:
         release = self._release(album_id)
         dataset, dev_mode = self.state.dataset, self.state.config.dev_mode
-        body = render.full_album(release, dataset, request.api_url, dev_mode=dev_mode)
+        body = render.full_album(release, dataset, dev_mode=dev_mode)
         return json_response(200, body)
 
     def album_tracks(self, request: Request, claims: Claims, album_id: str) -> Response:
         release = self._release(album_id)
         limit = _int_param(request, "limit", 20, 1, 50)
         offset = _int_param(request, "offset", 0, 0, None)
-        page = render.album_tracks_page(
-            release, self.state.dataset, request.api_url, limit=limit, offset=offset
-        )
+        page = render.album_tracks_page(release, self.state.dataset, limit=limit, offset=offset)
         return json_response(200, page)
 
     def _release(self, album_id: str) -> Release:
@@ -188,7 +179,7 @@ class WebApi:
         limit = _int_param(request, "limit", SEARCH_DEFAULT_LIMIT, 1, SEARCH_MAX_LIMIT)
         offset = _int_param(request, "offset", 0, 0, SEARCH_MAX_OFFSET)
         query = SearchQuery.parse(q)
-        url = f"{request.api_url}/search"
+        url = f"{render.SPOTIFY_API}/search"
         body: dict[str, object] = {}
         for kind in types:
             # Real next links carry `query=`; the fake accepts it as well as `q=`.
@@ -199,16 +190,13 @@ class WebApi:
                 matches = self._matching_albums(query)
                 total = len(matches)
                 dataset = self.state.dataset
-                items = [
-                    render.simple_album(r, dataset, request.api_url)
-                    for r in matches[offset : offset + limit]
-                ]
+                items = [render.simple_album(r, dataset) for r in matches[offset : offset + limit]]
             elif kind == "artist":
                 artists = self._matching_artists(query)
                 total = len(artists)
                 dev_mode = self.state.config.dev_mode
                 items = [
-                    render.full_artist(a, request.api_url, dev_mode=dev_mode)
+                    render.full_artist(a, dev_mode=dev_mode)
                     for a in artists[offset : offset + limit]
                 ]
             body[kind + "s"] = render.paging(
@@ -249,7 +237,7 @@ class WebApi:
             "display_name": self.state.config.user_display_name,
             "external_urls": {"spotify": f"{render.OPEN_SPOTIFY}/user/{user}"},
             "followers": {"href": None, "total": 3},
-            "href": f"{request.api_url}/users/{user}",
+            "href": f"{render.SPOTIFY_API}/users/{user}",
             "id": user,
             "images": [],
             "type": "user",

@@ -51,23 +51,6 @@ class Request:
         value = self.environ.get("HTTP_" + name.upper().replace("-", "_"))
         return value if isinstance(value, str) else None
 
-    @cached_property
-    def root_url(self) -> str:
-        """Scheme, host and mount point of the fake, e.g. `http://127.0.0.1:8765`."""
-        scheme = self.environ.get("wsgi.url_scheme", "http")
-        host = self.environ.get("HTTP_HOST")
-        if not host:
-            host = self.environ.get("SERVER_NAME", "localhost")
-            port = str(self.environ.get("SERVER_PORT", ""))
-            if port and port != {"http": "80", "https": "443"}.get(scheme):
-                host = f"{host}:{port}"
-        script = self.environ.get("SCRIPT_NAME", "").rstrip("/")
-        return f"{scheme}://{host}{script}"
-
-    @property
-    def api_url(self) -> str:
-        return f"{self.root_url}/v1"
-
 
 @dataclass
 class Response:

@@ -12,7 +12,14 @@ from spotify.client import site_client
 from spotify.errors import ForbiddenEndpointError
 from spotify.forbidden import endpoint_forbid, endpoint_forbidden, endpoint_forbidden_until
 from spotify.models import ForbiddenEndpoint
-from tests.conftest import API, load_fixture, new_release_pages, release_items, token_route
+from tests.conftest import (
+    API,
+    SPOTIFY_LINKS,
+    load_fixture,
+    new_release_pages,
+    release_items,
+    token_route,
+)
 from tests.factories import ArtistFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,17 +29,26 @@ NEW_RELEASES = "GET /browse/new-releases"
 
 
 def search_route(router, items):
+    """Search pages with Spotify's own links: on its host, with `query=` rather than `q=`."""
+
     def page(request):
-        offset = int(request.url.params["offset"])
-        limit = int(request.url.params["limit"])
+        params = request.url.params
+        assert "tag:new" in (params.get("q") or params["query"])
+        assert params["type"] == "album"
+        offset = int(params["offset"])
+        limit = int(params["limit"])
         assert limit <= 10
         end = offset + limit
+
+        def link(at):
+            return f"{SPOTIFY_LINKS}/search?offset={at}&limit={limit}&query=tag%3Anew&type=album"
+
         return {
             "albums": {
-                "href": str(request.url),
+                "href": link(offset),
                 "items": items[offset:end],
                 "limit": limit,
-                "next": f"{API}/search?offset={end}" if end < len(items) else None,
+                "next": link(end) if end < len(items) else None,
                 "offset": offset,
                 "previous": None,
                 "total": len(items),

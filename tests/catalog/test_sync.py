@@ -327,3 +327,43 @@ def test_a_failed_track_stage_leaves_the_run_succeeded_and_its_webhooks_queued(s
     (task,) = OrmQ.objects.all()
     assert task.func() == "catalog.webhooks.tasks.webhook_delivery_attempt"
     assert task.task["args"] == (delivery.pk, 1)
+def test_unsafe_links_and_images_from_spotify_never_reach_the_api_or_the_feed(spotify_mock, client):
+    token_route(spotify_mock)
+    items = release_items(2)
+    hostile = {
+        "javascript:alert(1)",
+        "http://i.scdn.co/image/plain-http",
+        "data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=",
+        "https://evil.example/cover.jpg",
+    }
+    items[0] = items[0] | {
+        "external_urls": {"spotify": "javascript:alert(1)"},
+        "images": [{"url": url, "width": 300, "height": 300} for url in sorted(hostile)],
+    }
+    items[0]["artists"] = [
+        items[0]["artists"][0] | {"external_urls": {"spotify": "https://evil.example/artist"}}
+    ]
+    new_release_pages(spotify_mock, items)
+    artists_route(spotify_mock, items, images=[{"url": "data:image/png;base64,AAAA"}])
+
+    assert _sync().status == SyncRun.Status.SUCCEEDED
+
+    release = Release.objects.get(spotify_id=items[0]["id"])
+    assert (release.spotify_url, release.images, release.image_url) == ("", [], "")
+    outputs = [
+        client.get(path).getvalue().decode()
+        for path in (
+            "/api/releases/",
+            "/api/artists/",
+            f"/api/releases/{items[0]['id']}/",
+            "/api/releases.csv",
+            "/feeds/releases.atom",
+            "/",
+        )
+    ]
+    assert all(items[0]["id"] in output for output in outputs[:-1])  # the release is there
+    for output in outputs:
+        for bad in (*hostile, "evil.example", "data:image"):
+            assert bad not in output
+    # The other release keeps its recorded link and cover.
+    assert Release.objects.get(spotify_id=items[1]["id"]).image_url.startswith("https://i.scdn.co/")

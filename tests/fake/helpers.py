@@ -6,6 +6,14 @@ import httpx
 
 CLIENT = ("demo-client-id", "demo-client-secret")
 REDIRECT_URI = "http://127.0.0.1:8000/auth/callback/"
+SPOTIFY_HOST = "https://api.spotify.com"
+
+
+def on_fake(link: str, root: str = "") -> str:
+    """A link as the fake writes it (absolute on Spotify's own host, as Spotify writes them),
+    pointed at the fake served at `root`."""
+    assert link.startswith(f"{SPOTIFY_HOST}/v1/"), link
+    return root + link.removeprefix(SPOTIFY_HOST)
 
 
 def app_token(client: httpx.Client) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 from spotify.fake import FakeConfig, FakeSpotify
 from spotify.fake.tokens import Claims, TokenKind, TokenSigner
-from tests.fake.helpers import bearer, user_tokens
+from tests.fake.helpers import bearer, on_fake, user_tokens
 
 BASE62_ID = re.compile(r"[0-9A-Za-z]{22}")
 
@@ -39,8 +39,8 @@ def test_new_releases_default_page_shape(client, auth):
     assert albums["offset"] == 0
     assert albums["total"] == 100
     assert albums["previous"] is None
-    assert albums["href"] == "http://fake.test/v1/browse/new-releases?offset=0&limit=20"
-    assert albums["next"] == "http://fake.test/v1/browse/new-releases?offset=20&limit=20"
+    assert albums["href"] == "https://api.spotify.com/v1/browse/new-releases?offset=0&limit=20"
+    assert albums["next"] == "https://api.spotify.com/v1/browse/new-releases?offset=20&limit=20"
     assert len(albums["items"]) == 20
 
 
@@ -51,7 +51,7 @@ def test_following_next_links_walks_every_release_once(client, auth):
     while url:
         albums = client.get(url, headers=auth).json()["albums"]
         ids.extend(item["id"] for item in albums["items"])
-        url = albums["next"]
+        url = albums["next"] and on_fake(albums["next"])
         pages += 1
 
     assert pages == 4
@@ -65,7 +65,7 @@ def test_last_page_has_previous_and_no_next(client, auth):
     ).json()["albums"]
 
     assert albums["next"] is None
-    assert albums["previous"] == "http://fake.test/v1/browse/new-releases?offset=0&limit=50"
+    assert albums["previous"] == "https://api.spotify.com/v1/browse/new-releases?offset=0&limit=50"
     assert len(albums["items"]) == 50
 
 
@@ -78,7 +78,7 @@ def test_offset_past_the_end_is_an_empty_page(client, auth):
     assert albums["total"] == 100
 
 
-def test_links_use_the_requesting_host_and_scheme(fake):
+def test_links_are_on_spotifys_host_whatever_host_serves_the_fake(fake):
     with httpx.Client(
         transport=httpx.WSGITransport(app=fake), base_url="https://spotify.example:9443"
     ) as http:
@@ -89,8 +89,11 @@ def test_links_use_the_requesting_host_and_scheme(fake):
         ).json()["access_token"]
         albums = http.get("/v1/browse/new-releases", headers=bearer(token)).json()["albums"]
 
-    assert albums["next"].startswith("https://spotify.example:9443/v1/browse/new-releases?")
-    assert albums["items"][0]["href"].startswith("https://spotify.example:9443/v1/albums/")
+    # As Spotify writes them: a client must rebase them on the base URL it was configured with.
+    assert albums["href"].startswith("https://api.spotify.com/v1/browse/new-releases?")
+    assert albums["next"].startswith("https://api.spotify.com/v1/browse/new-releases?")
+    assert albums["items"][0]["href"].startswith("https://api.spotify.com/v1/albums/")
+    assert albums["items"][0]["artists"][0]["href"].startswith("https://api.spotify.com/v1/")
 
 
 def test_country_filters_releases_and_is_kept_in_links(client, auth):
@@ -339,7 +342,7 @@ def test_album_tracks_paging(client, auth):
         page = client.get(url, headers=auth).json()
         assert page["total"] == 30
         numbers.extend(t["track_number"] for t in page["items"])
-        url = page["next"]
+        url = page["next"] and on_fake(page["next"])
 
     assert numbers == list(range(1, 31))
 
@@ -379,7 +382,7 @@ def test_search_tag_new_pages_through_releases_newest_first(client, auth):
     dates = [item["release_date"] for item in albums["items"]]
     assert dates == sorted(dates, reverse=True)
 
-    second = client.get(albums["next"], headers=auth).json()["albums"]
+    second = client.get(on_fake(albums["next"]), headers=auth).json()["albums"]
     assert second["offset"] == 10
     assert {i["id"] for i in second["items"]}.isdisjoint({i["id"] for i in albums["items"]})
 

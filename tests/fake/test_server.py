@@ -10,6 +10,7 @@ from django.core.management import CommandError
 from spotify.fake import FakeConfig, FakeSpotify
 from spotify.fake.server import serve_in_thread
 from spotify.management.commands.fake_spotify import Command
+from tests.fake.helpers import on_fake
 
 CLIENT = ("demo-client-id", "demo-client-secret")
 
@@ -26,7 +27,7 @@ def test_sync_like_walk_over_a_real_socket():
             assert url.startswith(f"{root}/v1/")
             albums = http.get(url, headers=headers).json()["albums"]
             ids.extend(item["id"] for item in albums["items"])
-            url = albums["next"]
+            url = albums["next"] and on_fake(albums["next"], root)
         stats = http.get(f"{root}/_fake/stats").json()
 
     assert len(set(ids)) == 120
@@ -92,6 +93,17 @@ def test_command_config_layers_env_json_and_flags(monkeypatch):
     assert config.slow_seconds == 0.5
     assert config.error_burst == 2
     assert config.dev_mode is True
+
+
+def test_command_registers_only_spotify_redirect_uri_unless_told_otherwise(monkeypatch, settings):
+    monkeypatch.delenv("FAKE_SPOTIFY_CONFIG", raising=False)
+    settings.SPOTIFY_REDIRECT_URI = "https://releases.example.com/auth/callback/"
+
+    default = Command()._config(command_options())
+    chosen = Command()._config(command_options(config='{"redirect_uris": ["https://a.test/cb"]}'))
+
+    assert default.redirect_uris == ["https://releases.example.com/auth/callback/"]
+    assert chosen.redirect_uris == ["https://a.test/cb"]
 
 
 @pytest.mark.parametrize("raw", ["{", "[]", '{"bogus": 1}'])

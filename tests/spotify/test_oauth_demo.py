@@ -92,3 +92,59 @@ def test_cancelling_on_the_demo_consent_page_is_access_denied(client, demo):
 
 def test_the_demo_consent_page_does_not_exist_outside_demo_mode(client):
     assert client.get("/demo/spotify/authorize?client_id=x").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "https://evil.example/auth/callback/",
+        "http://127.0.0.1:8000/auth/callback/?next=https://evil.example/",
+        "http://127.0.0.1:9999/auth/callback/",
+    ],
+)
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_the_demo_consent_page_refuses_a_redirect_uri_other_than_the_configured_one(
+    client, demo, method, redirect_uri
+):
+    """Served on our own site, it would otherwise be an open redirect: like Spotify, an error
+    page, never a redirect."""
+    params = {
+        "client_id": "demo-client-id",
+        "response_type": "code",
+        "redirect_uri": redirect_uri,
+        "state": "s",
+        "decision": "agree",
+    }
+    url = "/demo/spotify/authorize"
+    if method == "get":
+        response = client.get(url, params)
+    else:
+        response = client.post(url, urlencode(params), "application/x-www-form-urlencoded")
+
+    assert response.status_code == 400
+    assert "Location" not in response
+    assert "INVALID_CLIENT: Invalid redirect URI" in response.content.decode()
+    assert "evil.example" not in response.content.decode()
+
+
+def test_the_demo_consent_page_follows_the_configured_redirect_uri(client, demo, settings):
+    settings.SPOTIFY_REDIRECT_URI = "https://releases.example.com/auth/callback/"
+    params = {
+        "client_id": "demo-client-id",
+        "response_type": "code",
+        "redirect_uri": "https://releases.example.com/auth/callback/",
+        "state": "s",
+        "decision": "agree",
+    }
+
+    response = client.post(
+        "/demo/spotify/authorize", urlencode(params), "application/x-www-form-urlencoded"
+    )
+    default = client.get(
+        "/demo/spotify/authorize",
+        params | {"redirect_uri": "http://127.0.0.1:8000/auth/callback/"},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("https://releases.example.com/auth/callback/?code=")
+    assert default.status_code == 400

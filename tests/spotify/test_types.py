@@ -65,3 +65,79 @@ def test_post_feb2026_album_parses_without_label_or_popularity():
 )
 def test_release_date_is_the_first_day_of_its_period(raw, expected):
     assert parse_release_date(raw) == expected
+
+
+# --- untrusted URLs: only Spotify's own, on https --------------------------------------------
+
+UNSAFE_LINKS = [
+    "javascript:alert(document.cookie)",
+    "JavaScript:alert(1)",
+    "http://open.spotify.com/album/x",
+    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    "https://evil.example/album/x",
+    "https://open.spotify.com.evil.example/album/x",
+    "https://open.spotify.com@evil.example/album/x",
+    "https://evil.example\\@open.spotify.com/album/x",
+    "https://open.spotify.com:8443/album/x",
+    "//open.spotify.com/album/x",
+    "https://open.spotify.com/album/x\njavascript:alert(1)",
+    "https://open.spotify.com/" + "x" * 300,
+]
+
+
+@pytest.mark.parametrize("link", UNSAFE_LINKS)
+def test_an_unsafe_spotify_link_is_kept_as_no_link(link):
+    item = load_fixture("new_releases.json")["albums"]["items"][0]
+    item = item | {"external_urls": {"spotify": link}}
+    item["artists"] = [item["artists"][0] | {"external_urls": {"spotify": link}}]
+
+    album = Album.model_validate(item)
+
+    assert album.spotify_url == ""
+    assert album.artists[0].spotify_url == ""
+    assert Artist.model_validate(load_fixture("artist.json") | item["artists"][0]).spotify_url == ""
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "http://i.scdn.co/image/ab67616d0000b273",
+        "data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=",
+        "https://evil.example/image.png",
+        "https://i.scdn.co.evil.example/image/x",
+        "https://scdn.co@evil.example/image/x",
+        "https://evilscdn.co/image/x",
+    ],
+)
+def test_images_not_on_spotifys_https_image_hosts_are_dropped(url):
+    good = {"url": "https://i.scdn.co/image/ab67616d0000b273", "width": 640, "height": 640}
+    item = load_fixture("new_releases.json")["albums"]["items"][0]
+
+    album = Album.model_validate(item | {"images": [{"url": url, "width": 300}, good]})
+    artist = Artist.model_validate(load_fixture("artist.json") | {"images": [{"url": url}]})
+
+    assert [image.url for image in album.images] == [good["url"]]
+    assert artist.images == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://i.scdn.co/image/ab67616d0000b2736ff6ec6ab6ae4c1b1be9a3e9",
+        "https://mosaic.scdn.co/640/ab67616d0000b273",
+        "https://image-cdn-ak.spotifycdn.com/image/ab67706c0000da84",
+        "https://image-cdn-fa.spotifycdn.com/image/ab67706c0000da84",
+    ],
+)
+def test_spotifys_own_image_hosts_are_kept(url):
+    artist = Artist.model_validate(load_fixture("artist.json") | {"images": [{"url": url}]})
+
+    assert [image.url for image in artist.images] == [url]
+
+
+def test_recorded_links_and_images_are_all_kept():
+    for item in load_fixture("new_releases.json")["albums"]["items"]:
+        album = Album.model_validate(item)
+        assert album.spotify_url == item["external_urls"]["spotify"]
+        assert len(album.images) == len(item["images"])

@@ -4,6 +4,7 @@ import json
 from argparse import ArgumentParser
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from spotify.fake import ConfigError, FakeConfig, FakeSpotify
@@ -43,6 +44,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  SPOTIFY_ACCOUNTS_BASE_URL={root}")
         self.stdout.write(f"  SPOTIFY_CLIENT_ID={config.client_id}")
         self.stdout.write(f"  SPOTIFY_CLIENT_SECRET={config.client_secret}")
+        self.stdout.write(f"  SPOTIFY_REDIRECT_URI={config.redirect_uris[0]}")
         self.stdout.write("Control: GET/POST /_fake/config, POST /_fake/reset, GET /_fake/stats")
         self.stdout.write("Quit with CONTROL-C.")
         try:
@@ -67,6 +69,10 @@ class Command(BaseCommand):
         if options["dev_mode"]:
             changes["dev_mode"] = True
         try:
-            return FakeConfig.from_env().merged(changes)
+            config = FakeConfig.from_env().merged(changes)
         except ConfigError as exc:
             raise CommandError(str(exc)) from exc
+        if not config.redirect_uris:
+            # Like a Spotify app, the fake's consent page redirects only to registered URIs.
+            config = config.merged({"redirect_uris": [settings.SPOTIFY_REDIRECT_URI]})
+        return config
