@@ -177,8 +177,10 @@ def test_type_filter_keeps_artists_with_such_a_release_and_shows_it(client, cata
     assert _names(response) == ["Orchard Lane"]
     assert response.context["grid"].cards[0].latest.name == "Lane Years"
     assert _names(client.get("/", {"type": "single"})) == ["Beyoncé", "Orchard Lane"]
-    # An unknown type is ignored rather than matching nothing.
-    assert len(_names(client.get("/", {"type": "podcast"}))) == 3
+    # An unknown type is a 400 that says which types there are, not a silently wider grid.
+    unknown = client.get("/", {"type": "podcast"})
+    assert unknown.status_code == 400
+    assert "type: Input should be &#x27;album&#x27;" in unknown.content.decode()
 
 
 def test_pagination_pages_through_every_artist(client):
