@@ -348,3 +348,17 @@ def test_new_endpoints_are_in_openapi(client):
         parameters
     )
     assert "-popularity" in json.dumps(parameters["ordering"])
+
+
+def test_openapi_documents_the_artist_detail_page_and_its_count(client):
+    schema = client.get("/api/openapi.json").json()
+    operation = schema["paths"]["/api/artists/{artist_id}/"]["get"]
+    parameters = {p["name"]: p["schema"] for p in operation["parameters"]}
+    body = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    detail = schema["components"]["schemas"][body.rsplit("/", 1)[-1]]
+
+    assert parameters["limit"]["maximum"] == 200
+    assert parameters["limit"]["default"] == 50
+    assert "offset" in parameters
+    assert "release_count" in detail["required"]
+    assert "releases" in detail["required"]
