@@ -1,4 +1,4 @@
-"""CSV twins of the list endpoints: same filters, every matching row, streamed."""
+"""CSV twins of the list endpoints: same filters, every matching row, read first, then streamed."""
 
 import csv
 import tempfile
@@ -98,9 +98,13 @@ def _csv_response(
     spool = tempfile.SpooledTemporaryFile(max_size=EXPORT_SPOOL_MEMORY_BYTES)  # noqa: SIM115
     writer = csv.writer(_Line())
     header = writer.writerow(columns).encode()
-    with repeatable_read():
-        for row in rows:
-            spool.write(writer.writerow([_cell(value) for value in row]).encode())
+    try:
+        with repeatable_read():
+            for row in rows:
+                spool.write(writer.writerow([_cell(value) for value in row]).encode())
+    except BaseException:
+        spool.close()
+        raise
     size = spool.tell()
     spool.seek(0)
     response = StreamingHttpResponse(_chunks(header, spool), content_type="text/csv; charset=utf-8")
