@@ -1,6 +1,7 @@
 import datetime
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any, get_args, get_origin, get_type_hints
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
@@ -8,9 +9,10 @@ from ninja.errors import HttpError
 
 from catalog import selectors
 from catalog.models import Snapshot
+from catalog.parameters import AlbumType, Genre, Pagination, SearchTerm
 from catalog.schemas import (
+    ArtistDetailOut,
     ArtistListOut,
-    ArtistOut,
     ErrorOut,
     ReleaseDetailOut,
     ReleaseListOut,
@@ -20,25 +22,18 @@ from catalog.schemas import (
 router = Router()
 
 
-class Pagination(Schema):
-    limit: int = Field(50, ge=1, le=200, description="Page size, 1 to 200.")
-    offset: int = Field(0, ge=0, le=1_000_000, description="Items to skip.")
-
-
 class SnapshotChoice(Schema):
     date: datetime.date | None = Field(
         None, description="A snapshot day (YYYY-MM-DD); the latest when omitted."
     )
-    album_type: str | None = Field(
-        None, max_length=32, description="Only releases of this type: album, single, compilation."
-    )
+    album_type: AlbumType | None = Field(None, description="Only releases of this type.")
 
 
 class ArtistFilters(Schema):
-    q: str | None = Field(
-        None, max_length=200, description="Part of the artist's name; case and accents ignored."
+    q: SearchTerm | None = Field(
+        None, description="Part of the artist's name; case and accents ignored."
     )
-    genre: str | None = Field(None, max_length=200, description="Artists tagged with this genre.")
+    genre: Genre | None = Field(None, description="Artists tagged with this genre.")
     released_after: datetime.date | None = Field(None, description="Releases on or after this day.")
     released_before: datetime.date | None = Field(
         None, description="Releases on or before this day."
@@ -147,12 +142,14 @@ def _json_response(body: dict[str, Any]) -> HttpResponse:
 
 @router.get(
     "/artists/{artist_id}/",
-    response={200: ArtistOut, 404: ErrorOut},
-    summary="One artist with every release we know of",
+    response={200: ArtistDetailOut, 404: ErrorOut},
+    summary="One artist with a page of the releases we know of, newest first",
     tags=["artists"],
 )
-def artist_detail(request: HttpRequest, artist_id: str) -> dict[str, object]:
-    artist = selectors.artist_detail(spotify_id=artist_id)
+def artist_detail(
+    request: HttpRequest, artist_id: str, page: Query[Pagination]
+) -> dict[str, object]:
+    artist = selectors.artist_detail(spotify_id=artist_id, limit=page.limit, offset=page.offset)
     if artist is None:
         raise HttpError(404, f"No artist with id {artist_id!r}")
     return artist
@@ -208,3 +205,22 @@ def release_detail(request: HttpRequest, release_id: str) -> dict[str, object]:
 def snapshot_list(request: HttpRequest, page: Query[Pagination]) -> dict[str, object]:
     result = selectors.snapshot_list(limit=page.limit, offset=page.offset)
     return {"count": result.count, "items": result.items}
+
+
+def _query_schemas(view: Callable[..., Any]) -> tuple[type[Schema], ...]:
+    """The `Query[...]` schemas in a view's signature."""
+    return tuple(
+        schema
+        for hint in get_type_hints(view, include_extras=True).values()
+        if get_origin(hint) is Annotated
+        and isinstance(schema := get_args(hint)[0], type)
+        and issubclass(schema, Schema)
+    )
+
+
+# What each catalog read takes from the query string, from the views' own signatures: the
+# response cache keys on these values, validated (catalog.caching).
+QUERY_SCHEMAS: dict[str, tuple[type[Schema], ...]] = {
+    view.__name__: _query_schemas(view)
+    for view in (artist_list, artist_detail, release_list, release_detail, snapshot_list)
+}

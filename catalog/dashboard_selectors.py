@@ -5,15 +5,16 @@ from datetime import datetime
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
 from django_q.models import OrmQ, Schedule
 from django_q.tasks import fetch
 
 from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SyncRun
-from catalog.selectors import ReleaseFilters, SearchText
+from catalog.parameters import album_types
+from catalog.selectors import ArtistReleasePage, ReleaseFilters, SearchText, artist_release_page
 from catalog.sync_lock import sync_lock_held_by_another_session
 
-RELEASE_TYPES = ("album", "single", "compilation")
+RELEASE_TYPES = album_types()
 SYNC_SCHEDULE_NAME = "sync-new-releases"
 
 
@@ -91,15 +92,14 @@ def dashboard_artists(
     return ArtistGrid(page=page, cards=cards)
 
 
-def artist_releases(*, spotify_id: str) -> tuple[Artist, QuerySet[Release]] | None:
-    """One artist and every release we know of, newest first."""
+def artist_releases(
+    *, spotify_id: str, limit: int, offset: int
+) -> tuple[Artist, ArtistReleasePage] | None:
+    """One artist and a page of the releases we know of, newest first."""
     artist = Artist.objects.filter(spotify_id=spotify_id).first()
     if artist is None:
         return None
-    releases = Release.objects.filter(credits__artist=artist).order_by(
-        F("release_date_sort").desc(nulls_last=True), "name", "pk"
-    )
-    return artist, releases
+    return artist, artist_release_page(artist=artist, limit=limit, offset=offset)
 
 
 def sync_overview() -> SyncOverview:

@@ -1,7 +1,7 @@
 """The Atom feed of releases we saw for the first time, for feed readers."""
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
@@ -11,17 +11,16 @@ from django.utils import feedgenerator, timezone
 from django.utils.html import format_html
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import condition, require_GET
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from catalog import feed_selectors
-from catalog.caching import data_version, response_key
+from catalog.caching import data_version, query_key
 from catalog.models import Release
+from catalog.parameters import AlbumType, Genre, SpotifyId, query_checked, query_parse
 from catalog.selectors import ReleaseFilters
 
 # Readers poll often; a long window of a busy market must not make every poll a large answer.
 FEED_MAX_ENTRIES = 500
-
-SpotifyId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,64}$")]
 
 
 class FeedQuery(BaseModel):
@@ -30,20 +29,10 @@ class FeedQuery(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     days: int = Field(14, ge=1, le=90)
-    album_type: str | None = Field(None, max_length=32)
-    genre: str | None = Field(None, max_length=200)
+    album_type: AlbumType | None = None
+    genre: Genre | None = None
     artist: tuple[SpotifyId, ...] = Field((), max_length=50)
     exclude_various_artists: bool = False
-
-    @classmethod
-    def from_request(cls, request: HttpRequest) -> "FeedQuery":
-        values: dict[str, Any] = {
-            key: request.GET.getlist(key) if key == "artist" else request.GET[key]
-            for key in request.GET
-            if key in cls.model_fields
-        }
-        # An empty value (a cleared form field) means "no filter", not an error.
-        return cls.model_validate({key: value for key, value in values.items() if value != ""})
 
     def filters(self) -> feed_selectors.FeedFilters:
         return feed_selectors.FeedFilters(
@@ -69,7 +58,7 @@ class ReleaseFeed(Feed[Release, FeedRequest]):
     author_name = "Spotify New Releases"
 
     def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> FeedRequest:
-        return FeedRequest(query=FeedQuery.from_request(request), full_path=request.get_full_path())
+        return FeedRequest(query=query_parse(request, FeedQuery), full_path=request.get_full_path())
 
     def link(self) -> str:
         return reverse("dashboard")
@@ -140,25 +129,24 @@ def _artist_names(release: Release) -> str:
 
 def _etag(request: HttpRequest) -> str:
     # The window slides even when no sync runs: the hour keeps a cached feed from going stale.
-    return f"{response_key(request, data_version())}-{timezone.now():%Y%m%d%H}"
+    version = data_version()
+    key = query_key(path=request.path, query=query_parse(request, FeedQuery), version=version)
+    return f"{key}-{timezone.now():%Y%m%d%H}"
 
 
 def _last_modified(request: HttpRequest) -> Any:
     return data_version().changed_at
 
 
+def _invalid_feed_query(request: HttpRequest, problems: str) -> HttpResponse:
+    return HttpResponseBadRequest(
+        f"Invalid feed parameters: {problems}", content_type="text/plain; charset=utf-8"
+    )
+
+
 @require_GET
-def release_feed(request: HttpRequest) -> HttpResponse:
-    try:
-        FeedQuery.from_request(request)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
-            for problem in error.errors()
-        )
-        return HttpResponseBadRequest(
-            f"Invalid feed parameters: {problems}", content_type="text/plain; charset=utf-8"
-        )
+@query_checked(FeedQuery, invalid=_invalid_feed_query)
+def release_feed(request: HttpRequest, query: FeedQuery) -> HttpResponse:
     return _release_feed(request)
 
 

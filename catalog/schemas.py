@@ -44,6 +44,11 @@ class ArtistOut(Schema):
     releases: list[ReleaseOut]
 
 
+class ArtistDetailOut(ArtistOut):
+    # Every release we know of; `releases` holds the page that `limit` and `offset` ask for.
+    release_count: int
+
+
 class ArtistListOut(Schema):
     snapshot: SnapshotOut | None
     count: int

@@ -369,35 +369,45 @@ FROM snapshot
 """
 
 
-def artist_detail(*, spotify_id: str) -> dict[str, Any] | None:
-    """One artist with every release we know of, newest first."""
+def artist_detail(*, spotify_id: str, limit: int, offset: int) -> dict[str, Any] | None:
+    """One artist with a page of the releases we know of, newest first, and their count."""
     artist = Artist.objects.filter(spotify_id=spotify_id).first()
     if artist is None:
         return None
-    releases = _releases_by_artist(artist_pks=[artist.pk], snapshot=None).get(artist.pk, [])
-    latest = max((r["_sort"] for r in releases if r["_sort"] is not None), default=None)
-    return artist_as_dict(artist, latest_release_date=latest, releases=releases)
+    releases = artist_release_page(artist=artist, limit=limit, offset=offset)
+    return artist_as_dict(
+        artist,
+        latest_release_date=releases.latest_release_date,
+        releases=[release_as_dict(release) for release in releases.items],
+    ) | {"release_count": releases.count}
 
 
-def _releases_by_artist(
-    *, artist_pks: list[int], snapshot: Snapshot | None, filters: ReleaseFilters | None = None
-) -> dict[int, list[dict[str, Any]]]:
-    if not artist_pks:
-        return {}
-    credits = ReleaseArtist.objects.filter(artist_id__in=artist_pks).select_related("release")
-    if snapshot is not None:
-        credits = credits.filter(release__entries__snapshot=snapshot)
-    if filters is not None:
-        credits = credits.filter(filters.as_q("release__"))
-    credits = credits.order_by(
-        "artist_id", F("release__release_date_sort").desc(nulls_last=True), "release__name"
+@dataclass(frozen=True)
+class ArtistReleasePage:
+    items: list[Release]
+    # Of every release crediting the artist, not only the page's.
+    count: int
+    latest_release_date: date | None
+
+
+def artist_release_page(*, artist: Artist, limit: int, offset: int) -> ArtistReleasePage:
+    """A page of the releases crediting `artist`, newest first (ties by name, then id, so that
+    pages never overlap), in one query: "Various Artists" is credited on ever more of them."""
+    releases = Release.objects.filter(credits__artist=artist)
+    page: list[Any] = list(
+        releases.annotate(
+            total=Window(Count("pk")), latest=Window(Max("release_date_sort"))
+        ).order_by(F("release_date_sort").desc(nulls_last=True), "name", "pk")[
+            offset : offset + limit
+        ]
     )
-    grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for credit in credits:
-        grouped[credit.artist_id].append(
-            release_as_dict(credit.release) | {"_sort": credit.release.release_date_sort}
-        )
-    return grouped
+    if page:
+        first = page[0]
+        return ArtistReleasePage(items=page, count=first.total, latest_release_date=first.latest)
+    past_the_end = releases.aggregate(total=Count("pk"), latest=Max("release_date_sort"))
+    return ArtistReleasePage(
+        items=[], count=past_the_end["total"], latest_release_date=past_the_end["latest"]
+    )
 
 
 def release_as_dict(release: Release) -> dict[str, Any]:

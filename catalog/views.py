@@ -13,6 +13,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
+from pydantic import BaseModel, ConfigDict, Field
 
 from catalog.dashboard_selectors import (
     RELEASE_TYPES,
@@ -21,6 +22,7 @@ from catalog.dashboard_selectors import (
     sync_overview,
     sync_task_finished,
 )
+from catalog.parameters import AlbumType, Pagination, SearchTerm, query_checked
 from catalog.scheduling import RefreshState, sync_refresh_request
 from catalog.selectors import ReleaseFilters, snapshot_latest, sync_latest_succeeded_started_at
 from project.auth import staff_required
@@ -32,7 +34,6 @@ SYNC_TASK_SESSION_KEY = "catalog_sync_task"
 # After this long in the queue, the card says that no worker seems to be running.
 QUEUED_HINT_AFTER_SECONDS = 20
 ARTISTS_PER_PAGE = 24
-SEARCH_MAX_LENGTH = 100
 REFRESH_NOTICES = {
     RefreshState.QUEUED: "Sync started: the card below shows its progress.",
     RefreshState.ALREADY_QUEUED: "A sync is already queued: nothing more was queued.",
@@ -44,14 +45,31 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
+class DashboardQuery(BaseModel):
+    """The filter form's fields; `new` and `exclude_various_artists` also take the API's
+    spelling (`true`) in a shared URL."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    q: SearchTerm = ""
+    type: AlbumType | None = None
+    new: bool = False
+    exclude_various_artists: bool = False
+    # Past the last page shows the last page.
+    page: int = Field(1, ge=1)
+
+
+def _invalid_page_query(request: HttpRequest, problems: str) -> HttpResponse:
+    return render(request, "catalog/invalid_query.html", {"problems": problems}, status=400)
+
+
 @require_GET
-def dashboard(request: HtmxHttpRequest) -> HttpResponse:
-    search = request.GET.get("q", "").strip()[:SEARCH_MAX_LENGTH]
-    release_type = request.GET.get("type", "")
-    if release_type not in RELEASE_TYPES:
-        release_type = ""
-    new_only = _checked(request, "new")
-    exclude_various_artists = _checked(request, "exclude_various_artists")
+@query_checked(DashboardQuery, invalid=_invalid_page_query)
+def dashboard(request: HtmxHttpRequest, query: DashboardQuery) -> HttpResponse:
+    search = query.q.strip()
+    release_type = query.type or ""
+    new_only = query.new
+    exclude_various_artists = query.exclude_various_artists
     # Releases first seen at or after this came with the latest successful sync: the "New" badge.
     new_since = sync_latest_succeeded_started_at()
     snapshot = snapshot_latest()
@@ -64,7 +82,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
                 new_only=new_only,
                 exclude_various_artists=exclude_various_artists,
             ),
-            page_number=request.GET.get("page"),
+            page_number=query.page,
             per_page=ARTISTS_PER_PAGE,
         )
         if snapshot
@@ -137,22 +155,34 @@ def sync_refresh(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_GET
-def artist_detail(request: HttpRequest, spotify_id: str) -> HttpResponse:
-    found = artist_releases(spotify_id=spotify_id)
+@query_checked(Pagination, invalid=_invalid_page_query)
+def artist_detail(request: HttpRequest, page: Pagination, spotify_id: str) -> HttpResponse:
+    found = artist_releases(spotify_id=spotify_id, limit=page.limit, offset=page.offset)
     if found is None:
         raise Http404("No artist with this id")
     artist, releases = found
+    previous_offset = max(page.offset - page.limit, 0) if page.offset > 0 else None
+    next_offset = page.offset + page.limit if page.offset + page.limit < releases.count else None
     context = {
         "artist": artist,
-        "releases": releases,
+        "releases": releases.items,
+        "release_count": releases.count,
+        "first_shown": page.offset + 1,
+        "last_shown": page.offset + len(releases.items),
+        "previous_url": _page_url(request, offset=previous_offset),
+        "next_url": _page_url(request, offset=next_offset),
         "new_since": sync_latest_succeeded_started_at(),
     }
     return render(request, "catalog/artist_detail.html", context)
 
 
-def _checked(request: HttpRequest, name: str) -> bool:
-    """A checkbox of the filter form, or the API's spelling of the same flag in a shared URL."""
-    return request.GET.get(name, "").lower() in {"true", "1", "on"}
+def _page_url(request: HttpRequest, *, offset: int | None) -> str | None:
+    """This page's URL at another offset (None: there is no such page)."""
+    if offset is None:
+        return None
+    query = request.GET.copy()
+    query["offset"] = str(offset)
+    return f"?{query.urlencode()}"
 
 
 def _with_query(path: str, params: dict[str, str]) -> str:

@@ -3,8 +3,16 @@ import sys
 from collections.abc import Callable
 from http import HTTPStatus
 
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, HttpResponseNotFound, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotFound,
+    JsonResponse,
+)
 from django.urls import Resolver404, resolve
 from django.views import defaults
 
@@ -16,6 +24,8 @@ logger = logging.getLogger(__name__)
 DATABASE_DOWN = (OperationalError, InterfaceError)
 DATABASE_DOWN_RETRY_AFTER_SECONDS = 30
 DATABASE_DOWN_DETAIL = "The database is unavailable; try again in a moment"
+# Raised by views for a 4xx (django-ninja's own `/api/` home raises Http404): never a 500.
+CLIENT_ERRORS = (Http404, PermissionDenied, SuspiciousOperation)
 
 
 class ApiJsonErrorsMiddleware:
@@ -33,10 +43,13 @@ class ApiJsonErrorsMiddleware:
                 if request.path.startswith("/api/")
                 else HttpResponseNotFound()
             )
-        if request.path.startswith("/api/") and (name := _parameter_with_nul(request)):
-            # PostgreSQL cannot take NUL in text: refused here, it is a 422, not a 500 deep down.
+        if name := _parameter_with_nul(request):
+            # PostgreSQL cannot take NUL in text: refused here, for every page, feed and API
+            # route at once, it is a 4xx (the API's 422), not a 500 deep down.
             detail = f"Invalid request: {name}: must not contain NUL characters"
-            return JsonResponse({"detail": detail}, status=422)
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": detail}, status=422)
+            return HttpResponseBadRequest(detail, content_type="text/plain; charset=utf-8")
         response = self.get_response(request)
         if (
             request.path.startswith("/api/")
@@ -51,8 +64,8 @@ class ApiJsonErrorsMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not request.path.startswith("/api/"):
-            return None
+        if not request.path.startswith("/api/") or isinstance(exception, CLIENT_ERRORS):
+            return None  # Django answers these with their 4xx, made JSON on the way out
         logger.exception("Unhandled error on %s %s", request.method, request.path)
         return _json_error(500, None)
 

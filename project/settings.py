@@ -288,6 +288,8 @@ API_CACHE_MAX_AGE = env.int("API_CACHE_MAX_AGE", default=60)
 # Server-side cache of catalog answers, keyed on the data version (off only to benchmark).
 API_RESPONSE_CACHE = env.bool("API_RESPONSE_CACHE", default=True)
 API_RESPONSE_CACHE_SECONDS = env.int("API_RESPONSE_CACHE_SECONDS", default=3600)
+# At most this many answers stored per data version: junk or endless valid queries cannot flood it.
+API_RESPONSE_CACHE_MAX_ENTRIES = env.int("API_RESPONSE_CACHE_MAX_ENTRIES", default=500)
 # How stale a process's copy of the data version may be when the sync runs in another process
 # and the cache is per-process (local memory); with Redis a sync's commit is seen at once.
 API_DATA_VERSION_TTL_SECONDS = env.int("API_DATA_VERSION_TTL_SECONDS", default=5)

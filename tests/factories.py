@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, timedelta
 
 import factory
 from django.utils import timezone
@@ -62,3 +62,19 @@ def snapshot_with(releases: list[Release], **kwargs: object) -> Snapshot:
     snapshot.artist_count = Artist.objects.filter(credits__release__in=releases).distinct().count()
     snapshot.save()
     return snapshot
+
+
+def artist_credited_on(count: int) -> Artist:
+    """An artist credited on `count` releases, one a day back from 2026-11-30 (bulk-created, as
+    "Various Artists" collects them)."""
+    artist = ArtistFactory.create()
+    releases = Release.objects.bulk_create(
+        [
+            ReleaseFactory.build(release_date_sort=date(2026, 11, 30) - timedelta(days=index))
+            for index in range(count)
+        ]
+    )
+    ReleaseArtist.objects.bulk_create(
+        [ReleaseArtist(release=release, artist=artist, position=0) for release in releases]
+    )
+    return artist

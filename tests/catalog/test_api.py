@@ -1,12 +1,19 @@
 import json
 from datetime import date
+from typing import Any
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from catalog.models import Snapshot
-from tests.factories import ArtistFactory, ReleaseFactory, credit, snapshot_with
+from catalog.models import Release, Snapshot
+from tests.factories import (
+    ArtistFactory,
+    ReleaseFactory,
+    artist_credited_on,
+    credit,
+    snapshot_with,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -163,6 +170,33 @@ def test_artist_detail_lists_every_release_we_know(client):
     assert body["latest_release_date"] == "2026-11-20"
 
 
+def test_artist_detail_pages_the_releases_of_an_artist_credited_on_250(client):
+    artist = artist_credited_on(250)
+    path = f"/api/artists/{artist.spotify_id}/"
+
+    first = client.get(path).json()
+    pages = [client.get(f"{path}?limit=200&offset={offset}").json() for offset in (0, 200)]
+    past_the_end = client.get(f"{path}?offset=300").json()
+
+    assert len(first["releases"]) == 50  # the default page
+    assert first["release_count"] == 250
+    assert first["latest_release_date"] == "2026-11-30"
+    assert [len(page["releases"]) for page in pages] == [200, 50]
+    dates = [release["release_date_sort"] for release in _every(pages)]
+    assert len({release["id"] for release in _every(pages)}) == 250
+    assert dates == sorted(dates, reverse=True)
+    assert past_the_end["releases"] == []
+    assert past_the_end["release_count"] == 250
+    assert past_the_end["latest_release_date"] == "2026-11-30"
+    assert client.get(f"{path}?limit=201").status_code == 422
+
+
+def _every(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    releases = [release for page in pages for release in page["releases"]]
+    sort_dates = dict(Release.objects.values_list("spotify_id", "release_date_sort"))
+    return [release | {"release_date_sort": sort_dates[release["id"]]} for release in releases]
+
+
 def test_unknown_artist_is_a_json_404(client):
     response = client.get("/api/artists/nope/")
     assert response.status_code == 404
@@ -314,3 +348,17 @@ def test_new_endpoints_are_in_openapi(client):
         parameters
     )
     assert "-popularity" in json.dumps(parameters["ordering"])
+
+
+def test_openapi_documents_the_artist_detail_page_and_its_count(client):
+    schema = client.get("/api/openapi.json").json()
+    operation = schema["paths"]["/api/artists/{artist_id}/"]["get"]
+    parameters = {p["name"]: p["schema"] for p in operation["parameters"]}
+    body = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    detail = schema["components"]["schemas"][body.rsplit("/", 1)[-1]]
+
+    assert parameters["limit"]["maximum"] == 200
+    assert parameters["limit"]["default"] == 50
+    assert "offset" in parameters
+    assert "release_count" in detail["required"]
+    assert "releases" in detail["required"]

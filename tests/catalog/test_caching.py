@@ -1,6 +1,8 @@
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -145,3 +147,57 @@ def test_the_sync_forgets_the_version_when_it_commits(
         run = sync_run_execute(trigger=SyncRun.Trigger.CLI)
     assert run.status == SyncRun.Status.SUCCEEDED
     assert client.get("/api/releases/").json()["count"] == 3
+
+
+@pytest.fixture
+def stored_keys(monkeypatch) -> list[str]:
+    """The response cache's entries as they are written."""
+    keys: list[str] = []
+    real_set = cache.set
+
+    def spy(key: str, *args: Any, **kwargs: Any) -> None:
+        if key.startswith("catalog:response:"):
+            keys.append(key)
+        real_set(key, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "set", spy)
+    return keys
+
+
+def test_junk_parameters_make_no_new_entry_and_no_query(client, synced, stored_keys):
+    first = client.get("/api/artists/")
+    junk = "&".join(f"junk{index}=x{index}" for index in range(50))
+
+    with CaptureQueriesContext(connection) as queries:
+        answers = [client.get(f"/api/artists/?junk{index}=x") for index in range(50)]
+        answers.append(client.get(f"/api/artists/?{junk}"))
+
+    assert len(queries) <= 1
+    assert len(set(stored_keys)) == 1
+    assert {answer.content for answer in answers} == {first.content}
+    assert {answer["ETag"] for answer in answers} == {first["ETag"]}
+
+
+def test_defaults_spelled_out_are_the_same_entry(client, synced, stored_keys):
+    etags = {
+        client.get(path)["ETag"]
+        for path in (
+            "/api/artists/",
+            "/api/artists/?limit=50",
+            "/api/artists/?offset=0&new=false",
+            "/api/artists/?ordering=-latest_release_date&limit=50",
+        )
+    }
+    assert len(etags) == 1
+    assert len(stored_keys) == 1
+
+
+def test_entries_per_data_version_are_bounded(client, synced, stored_keys, settings):
+    settings.API_RESPONSE_CACHE_MAX_ENTRIES = 3
+    for offset in range(5):
+        assert client.get(f"/api/artists/?offset={offset}").status_code == 200
+    assert len(stored_keys) == 3
+    with CaptureQueriesContext(connection) as queries:
+        beyond_the_bound = client.get("/api/artists/?offset=4")
+    assert beyond_the_bound.status_code == 200
+    assert len(queries) > 0  # served, not stored

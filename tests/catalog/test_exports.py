@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from django.db import connections
+from django.db import connection, connections
 from django.http import StreamingHttpResponse
 
 from catalog import exports
@@ -152,3 +152,72 @@ def test_a_sync_committing_mid_download_does_not_mix_into_the_file(client, monke
     # The change did commit: the next download sees it.
     fresh = b"".join(client.get("/api/artists.csv").streaming_content).decode()
     assert "After" in fresh
+
+
+FORMULAS = ['=HYPERLINK("https://evil.example")', "+1+2", "-2+3", "@SUM(A1)", "\tTab", "\rCR"]
+
+
+@pytest.mark.parametrize("formula", FORMULAS)
+def test_no_text_cell_opens_as_a_formula(client, formula):
+    artist = ArtistFactory.create(name=formula, genres=[formula, "pop"])
+    release = ReleaseFactory.create(name=formula, label=formula)
+    credit(release, artist, ArtistFactory.create(name="Second"))
+    snapshot_with([release])
+
+    releases = _rows(client.get("/api/releases.csv"))
+    artists = _rows(client.get("/api/artists.csv?ordering=name"))
+
+    cells = [cell for row in releases + artists for cell in row.values()]
+    assert not [cell for cell in cells if cell.startswith(exports.FORMULA_TRIGGERS)]
+    assert releases[0]["name"] == releases[0]["label"] == f"'{formula}"
+    assert releases[0]["artists"] == f"'{formula}; Second"  # a joined list too
+    by_name = {row["name"]: row for row in artists}
+    assert by_name[f"'{formula}"]["genres"] == f"'{formula}; pop"
+    assert by_name[f"'{formula}"]["releases"] == f"'{formula}"
+    assert releases[0]["rank"] == "1"
+
+
+def test_numbers_are_never_prefixed_even_negative_ones():
+    assert exports._cell(-5) == -5
+    assert exports._cell(0) == 0
+    assert exports._cell("-5") == "'-5"  # text that looks like a number is still text
+    assert exports._cell(None) == ""
+
+
+def _transaction_state(pid: int) -> str:
+    """`pg_stat_activity`'s state of that backend, read from another connection."""
+    states: list[str] = []
+
+    def read() -> None:
+        try:
+            with connections["default"].cursor() as cursor:
+                cursor.execute("SELECT state FROM pg_stat_activity WHERE pid = %s", [pid])
+                states.append(cursor.fetchone()[0])
+        finally:
+            connections.close_all()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    reader.join(timeout=30)
+    return states[0]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["/api/artists.csv", "/api/releases.csv"])
+def test_a_paused_reader_holds_no_transaction_open(client, monkeypatch, path):
+    monkeypatch.setattr(exports, "EXPORT_PAGE_SIZE", 2)
+    releases = []
+    for _ in range(6):
+        release = ReleaseFactory.create()
+        credit(release, ArtistFactory.create())
+        releases.append(release)
+    snapshot_with(releases)
+
+    response = client.get(path)
+    stream = response.streaming_content
+    received = [next(stream), next(stream)]  # the reader has started, then pauses
+    our_backend = connection.connection.info.backend_pid
+
+    assert _transaction_state(our_backend) != "idle in transaction"
+    received.extend(stream)
+    assert len(list(csv.reader(io.StringIO(b"".join(received).decode())))) == 7

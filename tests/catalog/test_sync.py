@@ -327,6 +327,8 @@ def test_a_failed_track_stage_leaves_the_run_succeeded_and_its_webhooks_queued(s
     (task,) = OrmQ.objects.all()
     assert task.func() == "catalog.webhooks.tasks.webhook_delivery_attempt"
     assert task.task["args"] == (delivery.pk, 1)
+
+
 def test_unsafe_links_and_images_from_spotify_never_reach_the_api_or_the_feed(spotify_mock, client):
     token_route(spotify_mock)
     items = release_items(2)

@@ -20,7 +20,13 @@ from catalog.selectors import VARIOUS_ARTISTS_ID
 from catalog.services import INTERRUPTED_ERROR
 from spotify.models import SpotifyConnection
 from tests.catalog.sync_support import sync_lock_held_elsewhere
-from tests.factories import ArtistFactory, ReleaseFactory, credit, snapshot_with
+from tests.factories import (
+    ArtistFactory,
+    ReleaseFactory,
+    artist_credited_on,
+    credit,
+    snapshot_with,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -178,8 +184,10 @@ def test_type_filter_keeps_artists_with_such_a_release_and_shows_it(client, cata
     assert _names(response) == ["Orchard Lane"]
     assert response.context["grid"].cards[0].latest.name == "Lane Years"
     assert _names(client.get("/", {"type": "single"})) == ["Beyoncé", "Orchard Lane"]
-    # An unknown type is ignored rather than matching nothing.
-    assert len(_names(client.get("/", {"type": "podcast"}))) == 3
+    # An unknown type is a 400 that says which types there are, not a silently wider grid.
+    unknown = client.get("/", {"type": "podcast"})
+    assert unknown.status_code == 400
+    assert "type: Input should be &#x27;album&#x27;" in unknown.content.decode()
 
 
 def test_pagination_pages_through_every_artist(client):
@@ -258,6 +266,33 @@ def test_artist_page_lists_every_release_we_know(client, catalog):
     assert "7 tracks" in html
     assert old.spotify_url in html
     assert "Refresh now" not in html
+
+
+def test_artist_page_pages_through_250_releases_with_previous_and_next_links(client):
+    artist = artist_credited_on(250)
+    path = f"/artists/{artist.spotify_id}/"
+
+    first = client.get(path)
+    html = first.content.decode()
+    seen = [release.pk for release in first.context["releases"]]
+    response, pages = first, 1
+    while next_url := response.context["next_url"]:
+        response = client.get(f"{path}{next_url}")
+        assert 'rel="prev"' in response.content.decode()
+        seen += [release.pk for release in response.context["releases"]]
+        pages += 1
+
+    assert len(first.context["releases"]) == 50
+    assert "250 releases we know of" in html
+    assert "Showing 1\N{EN DASH}50 of 250" in html
+    assert 'rel="next" href="?offset=50"' in html
+    assert 'rel="prev"' not in html
+    assert pages == 5
+    assert len(seen) == len(set(seen)) == 250
+    assert 'rel="next"' not in response.content.decode()
+    bigger = client.get(path, {"limit": 200})
+    assert len(bigger.context["releases"]) == 200
+    assert 'href="?limit=200&amp;offset=200"' in bigger.content.decode()
 
 
 def test_unknown_artist_is_404(client):
