@@ -43,7 +43,8 @@ POLL_SECONDS = 0.2
 def main(argv: Sequence[str]) -> int:
     if argv[:1] == [GUARD]:
         return guard(commands=commands_parse(args=argv[1:]))
-    return hold(args=argv, commands=commands_parse(args=argv))
+    commands_parse(args=argv)  # a usage error shows here, not in the guard
+    return hold(args=argv)
 
 
 def commands_parse(*, args: Sequence[str]) -> list[list[str]]:
@@ -60,7 +61,7 @@ def commands_parse(*, args: Sequence[str]) -> list[list[str]]:
     return commands
 
 
-def hold(*, args: Sequence[str], commands: list[list[str]]) -> int:
+def hold(*, args: Sequence[str]) -> int:
     detached = signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
     parent = os.getppid()
     stop_signals = stop_signals_catch(signals=stop_signals_for(detached=detached))
