@@ -236,6 +236,20 @@ LOGGING = {
 # --- Spotify ---------------------------------------------------------------------------------
 SPOTIFY_CLIENT_ID = env.str("SPOTIFY_CLIENT_ID", default="")
 SPOTIFY_CLIENT_SECRET = env.str("SPOTIFY_CLIENT_SECRET", default="")
+# Without a client id the app serves the demo (the bundled fake). A production deployment must ask
+# for that on purpose, so that a forgotten client id stops it instead of serving made-up releases.
+DEMO_MODE = env.bool("DEMO_MODE", default=False)
+if DEMO_MODE and SPOTIFY_CLIENT_ID:
+    raise ImproperlyConfigured(
+        "DEMO_MODE=1 and SPOTIFY_CLIENT_ID are both set. Unset SPOTIFY_CLIENT_ID to serve the "
+        "demo, or DEMO_MODE to use Spotify."
+    )
+if SECURE_DEPLOYMENT and not SPOTIFY_CLIENT_ID and not DEMO_MODE:
+    raise ImproperlyConfigured(
+        "SECURE_DEPLOYMENT=1 and SPOTIFY_CLIENT_ID is not set, so this would serve the demo's "
+        "made-up releases. Set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET, or DEMO_MODE=1 if "
+        "the demo is what you want."
+    )
 SPOTIFY_REDIRECT_URI = env.str(
     "SPOTIFY_REDIRECT_URI", default="http://127.0.0.1:8000/auth/callback/"
 )
