@@ -12,6 +12,7 @@ def site(request: HttpRequest) -> dict[str, Any]:
 
     Visitors who are not staff get the mode only (user, app or demo): the account's id and name
     and why it needs reconnecting are for staff, so no template can show them to anyone else."""
+    connection: object
     if request.user.is_staff:
         connection = SimpleLazyObject(connection_status)
     else:

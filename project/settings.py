@@ -82,6 +82,7 @@ AXES_RESET_ON_SUCCESS = True
 # listed in the header, which is one less than those in front of us (the nearest is REMOTE_ADDR),
 # and non-strict makes it take that entry whatever the client put to its left.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_IPWARE_META_PRECEDENCE_ORDER: tuple[str, ...]
 if TRUSTED_PROXY_COUNT > 0:
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
     AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT - 1

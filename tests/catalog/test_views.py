@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
@@ -29,6 +30,15 @@ HTMX = {"HX-Request": "true"}
 @pytest.fixture
 def staff_client(client):
     user = get_user_model().objects.create_user("staff", password="pw", is_staff=True)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def manager_client(client):
+    """Staff who may connect and disconnect the site's Spotify account."""
+    user = get_user_model().objects.create_user("manager", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="manage_site_connection"))
     client.force_login(user)
     return client
 
@@ -101,17 +111,28 @@ def test_anonymous_visitor_sees_artists_and_no_action_buttons(client, catalog):
     assert "Staff sign in" in html
 
 
-def test_staff_sees_refresh_and_connect(staff_client, catalog):
-    html = staff_client.get("/").content.decode()
+def test_staff_sees_refresh_and_connect(manager_client, catalog):
+    html = manager_client.get("/").content.decode()
     assert "Refresh now" in html
     assert "Connect Spotify" in html
-    assert 'href="/auth/login/"' in html
+    # A form that posts (with the CSRF token), never a link another site could send.
+    assert '<form method="post" action="/auth/login/">' in html
+    assert 'href="/auth/login/"' not in html
     assert "Disconnect" not in html
 
 
-def test_staff_with_a_connection_sees_disconnect_and_the_account(staff_client):
+def test_staff_without_the_permission_sees_no_connect_or_disconnect(staff_client):
     SpotifyConnection.objects.create(account_id="wizzler", display_name="Wiz Zler")
     html = staff_client.get("/").content.decode()
+    assert "Connected as Wiz Zler" in html
+    assert "Refresh now" in html
+    assert "/auth/login/" not in html
+    assert "Disconnect" not in html
+
+
+def test_staff_with_a_connection_sees_disconnect_and_the_account(manager_client):
+    SpotifyConnection.objects.create(account_id="wizzler", display_name="Wiz Zler")
+    html = manager_client.get("/").content.decode()
     assert "Connected as Wiz Zler" in html
     assert "Disconnect" in html
     assert 'action="/auth/logout/"' in html
