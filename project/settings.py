@@ -76,6 +76,19 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Behind N reverse proxies REMOTE_ADDR is the nearest proxy for every client: the client is the
+# N-th X-Forwarded-For entry from the right (the ones our proxies appended). 0 = REMOTE_ADDR
+# only, so a client cannot spoof its address with the header. django-ipware counts the proxies
+# listed in the header, which is one less than those in front of us (the nearest is REMOTE_ADDR),
+# and non-strict makes it take that entry whatever the client put to its left.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_IPWARE_META_PRECEDENCE_ORDER: tuple[str, ...]
+if TRUSTED_PROXY_COUNT > 0:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT - 1
+    IPWARE_STRICT = False
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
