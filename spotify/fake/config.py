@@ -33,6 +33,11 @@ class FakeConfig:
     release_count: int = 100
     # ISO date the generated release dates are relative to; None means today.
     today: str | None = None
+    # How many artists each fake account follows (a deterministic pick per account, capped at
+    # the dataset's artists).
+    followed_artist_count: int = 12
+    # Scopes the user took back in Spotify's settings: endpoints needing them answer 403.
+    revoked_scopes: list[str] = field(default_factory=list)
     # --- faults (only on /v1 paths, filtered by fault_paths)
     rate_limit_requests: int = 0
     retry_after_seconds: int = 1
@@ -76,8 +81,8 @@ class FakeConfig:
         return updated
 
     def validate(self) -> None:
-        if self.release_count < 0:
-            raise ConfigError("release_count must be >= 0")
+        if self.release_count < 0 or self.followed_artist_count < 0:
+            raise ConfigError("release_count and followed_artist_count must be >= 0")
         if self.token_ttl_seconds < 0 or self.retry_after_seconds < 0 or self.slow_seconds < 0:
             raise ConfigError("durations must be >= 0")
         for status in (self.error_status, self.persistent_error_status):
