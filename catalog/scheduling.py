@@ -20,6 +20,7 @@ from catalog.sync_lock import sync_lock_held_by_another_session
 SYNC_TASK = "catalog.tasks.sync_new_releases"
 HOUSEKEEPING_SCHEDULE_NAME = "housekeeping"
 HOUSEKEEPING_TASK = "catalog.tasks.housekeeping"
+FOLLOWING_TASK = "catalog.tasks.following_refresh"
 # Serialises concurrent `ensure_sync_schedule` runs (say, web and worker starting together).
 SCHEDULE_LOCK_KEY = 0x5EC7_5C4E
 # Serialises "Refresh now" presses, so that two at once cannot both find the queue empty.
@@ -120,3 +121,9 @@ def sync_refresh_request() -> RefreshOutcome:
             SYNC_TASK, trigger=SyncRun.Trigger.MANUAL.value, task_name="Refresh now"
         )
         return RefreshOutcome(state=RefreshState.QUEUED, task_id=str(task_id))
+
+
+def following_refresh_enqueue(*, user_pk: int) -> str:
+    """Queues the reading of one user's followed artists (asked from their page); the task's
+    id."""
+    return str(async_task(FOLLOWING_TASK, user_pk, task_name=f"following-refresh-{user_pk}"))

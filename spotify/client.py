@@ -169,7 +169,7 @@ class SpotifyClient:
         body = self._get_json(f"{self.conf.api_base_url}/me", endpoint="GET /me")
         return _parse(User, body, "user")
 
-    def followed_artists(self) -> Iterator[Page[Artist]]:
+    def followed_artists(self) -> Iterator[CursorPage[Artist]]:
         """Every page of the user's followed artists: cursor-paged, following `cursors.after`
         (through the `next` link, rebased) until `next` is null."""
         params: dict[str, Any] | None = {"type": "artist", "limit": FOLLOWING_PAGE_SIZE}
