@@ -12,10 +12,13 @@ from catalog.following_selectors import following_rotation_progress
 from catalog.models import Artist, FollowedArtist, Release, SnapshotEntry
 from spotify.client import site_client
 from spotify.models import UserConnection
+from tests.catalog import following_support
 from tests.catalog.following_support import connect, followed_ids, signed_in, sync
 from tests.e2e.conftest import FakeServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+fake = following_support.fake
 
 
 def _release_ids(client) -> set[str]:
@@ -92,6 +95,7 @@ def test_a_release_found_in_the_editorial_list_and_through_a_follow_is_stored_on
     assert followed & editorial, "some followed releases are in the editorial list too"
     assert followed - editorial, "and some are found only through the followed artists"
     # The snapshot stays what Spotify listed.
+    assert run.snapshot is not None
     assert run.snapshot.release_count == len(editorial) == 30
     # Enriched with their track lists like the others.
     assert not Release.objects.filter(
