@@ -4,17 +4,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import reverse
 from django.utils import feedgenerator, timezone
 from django.utils.html import format_html
-from django.views.decorators.cache import cache_control
-from django.views.decorators.http import condition, require_GET
+from django.views.decorators.http import require_GET
 from pydantic import BaseModel, ConfigDict, Field
 
-from catalog.caching import data_version, query_key
 from catalog.parameters import AlbumType, Genre, SpotifyId, query_checked, query_parse
 from catalog.schemas import ReleaseSummaryOut
 from catalog.selectors import FeedFilters, ReleaseFilters, releases_first_seen
@@ -143,17 +140,6 @@ def _artist_names(item: FeedEntry) -> str:
     return ", ".join(artist.name for artist in item.release.artists) or "Unknown artist"
 
 
-def _etag(request: HttpRequest) -> str:
-    # The window slides even when no sync runs: the hour keeps a cached feed from going stale.
-    version = data_version()
-    key = query_key(path=request.path, query=query_parse(request, FeedQuery), version=version)
-    return f"{key}-{timezone.now():%Y%m%d%H}"
-
-
-def _last_modified(request: HttpRequest) -> Any:
-    return data_version().changed_at
-
-
 def _invalid_feed_query(request: HttpRequest, problems: str) -> HttpResponse:
     return HttpResponseBadRequest(
         f"Invalid feed parameters: {problems}", content_type="text/plain; charset=utf-8"
@@ -163,14 +149,6 @@ def _invalid_feed_query(request: HttpRequest, problems: str) -> HttpResponse:
 @require_GET
 @query_checked(FeedQuery, invalid=_invalid_feed_query)
 def release_feed(request: HttpRequest, query: FeedQuery) -> HttpResponse:
-    return _release_feed(request)
-
-
-@cache_control(public=True, max_age=settings.API_CACHE_MAX_AGE)
-@condition(etag_func=_etag, last_modified_func=_last_modified)
-def _release_feed(request: HttpRequest) -> HttpResponse:
-    response = ReleaseFeed()(request)
-    # The syndication view dates the feed by its newest entry; the data version (when a sync
-    # last committed) is what If-Modified-Since must be compared with, as on the API.
-    del response["Last-Modified"]
-    return response
+    # ETag, Last-Modified (the data version's, not the newest entry's), Cache-Control and the
+    # cached bytes: catalog.caching, as for the API.
+    return ReleaseFeed()(request)
