@@ -17,7 +17,7 @@ from django.db.models import Count, F, Max, Window
 from ninja import Schema
 
 from catalog.models import Artist, Release, Snapshot
-from catalog.schemas import ArtistOut, DashboardArtistOut, SnapshotOut
+from catalog.schemas import ArtistOut, DashboardArtistOut, DashboardReleaseOut, SnapshotOut
 from catalog.selectors.filters import ARTIST_ORDER_SQL, NO_ARTIST_FILTERS, ArtistFilterSet
 from catalog.selectors.snapshots import Page
 
@@ -204,9 +204,9 @@ FROM snapshot
 
 @dataclass(frozen=True)
 class ArtistCard:
-    artist: Any  # DashboardArtistOut
+    artist: DashboardArtistOut
     # The artist's newest release that passes the filters.
-    latest: Any | None
+    latest: DashboardReleaseOut | None
     # Releases of this artist in the snapshot (after the filters), the latest one included.
     release_count: int
 
