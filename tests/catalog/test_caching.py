@@ -274,8 +274,12 @@ def test_the_htmx_partial_and_the_page_are_cached_apart(client, synced):
 
 
 def test_the_feed_and_artist_pages_are_served_from_the_cache(client, synced):
-    for path in ("/feeds/releases.atom", _artist_page(synced)):
-        first = client.get(path)
+    # Uncached: the data version (and the page state), then the feed's releases and their
+    # credits; the artist, its releases, and the "New" badge's moment.
+    for path, most_queries in (("/feeds/releases.atom", 3), (_artist_page(synced), 9)):
+        with CaptureQueriesContext(connection) as uncached:
+            first = client.get(path)
+        assert 0 < len(uncached) <= most_queries
         with CaptureQueriesContext(connection) as queries:
             cached = client.get(path)
             not_modified = client.get(path, headers={"If-None-Match": first["ETag"]})
