@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
-from django_q.models import OrmQ, Schedule
+from django_q.models import Schedule
 from django_q.tasks import fetch
 
 from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SyncRun
@@ -126,13 +126,3 @@ def sync_overview() -> SyncOverview:
 def sync_task_finished(*, task_id: str) -> bool:
     """Whether the django-q2 worker has finished the task (its result is stored then)."""
     return fetch(task_id) is not None
-
-
-def sync_task_queued(*, func: str) -> str | None:
-    """The id of a task for `func` waiting in django-q2's queue (or taken by a worker that has
-    not finished it), if any. The queue holds a few rows; their payloads are signed, so each is
-    decoded to read its function."""
-    for queued in OrmQ.objects.order_by("pk"):
-        if queued.func() == func:
-            return str(queued.task_id())
-    return None
