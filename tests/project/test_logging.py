@@ -1,11 +1,11 @@
 import io
 import json
+import logging
+import logging.config
 import os
 import re
 import subprocess
 import sys
-import logging
-import logging.config
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,6 @@ from django.conf import settings
 
 from catalog.models import SyncRun
 from catalog.services import sync_run_execute
-
 from project.logging import REDACTED, redact
 
 ROOT = Path(__file__).resolve().parents[2]
