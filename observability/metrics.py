@@ -1,8 +1,8 @@
 """GET /metrics in Prometheus' text format, and the request metrics.
 
-Counters and histograms live in each process; with PROMETHEUS_MULTIPROC_DIR set (one directory
-shared by the gunicorn workers and the django-q2 worker on a machine), prometheus-client sums
-every process's files at scrape time. What the database stores (syncs, snapshots, deliveries,
+Counters and histograms live in each process; with METRICS_DIR set (one directory shared by the
+gunicorn workers and the django-q2 workers, a volume shared by the containers), each process
+writes them to a file (prometheus-client's multiprocess mode) and /metrics sums every file. What the database stores (syncs, snapshots, deliveries,
 the queue) is read from it at scrape time by the apps' collectors instead, so that it is right
 whichever machine is scraped."""
 
@@ -10,6 +10,7 @@ import hmac
 import ipaddress
 from collections.abc import Callable, Iterable
 from functools import cache
+from pathlib import Path
 
 from axes.helpers import get_client_ip_address
 from django.conf import settings
@@ -22,6 +23,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
@@ -55,11 +57,23 @@ def metrics_view(*, collectors: Iterable[Collector]) -> Callable[[HttpRequest], 
 
 
 def _process_registry() -> CollectorRegistry:
-    if not settings.PROMETHEUS_MULTIPROC_DIR:
+    if not settings.METRICS_DIR:
         return REGISTRY
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=settings.PROMETHEUS_MULTIPROC_DIR)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_EveryHostsFiles(Path(settings.METRICS_DIR)))
     return registry
+
+
+class _EveryHostsFiles(Collector):
+    """prometheus-client's MultiProcessCollector reads one directory; each host (container) has
+    its own under METRICS_DIR."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def collect(self) -> Iterable[Metric]:
+        files = sorted(str(path) for path in self.root.glob("*/*.db"))
+        return MultiProcessCollector.merge(files, accumulate=True)
 
 
 def metrics_access_allowed(request: HttpRequest) -> bool:

@@ -1,5 +1,7 @@
 """One plain settings module, read from environment variables (and `.env` when present)."""
 
+import os
+import socket
 from datetime import timedelta
 from ipaddress import ip_network
 from pathlib import Path
@@ -334,9 +336,14 @@ for _entry in METRICS_ALLOWED_IPS:
         raise ImproperlyConfigured(
             f"METRICS_ALLOWED_IPS: {_entry!r} is not an address or network"
         ) from None
-# Set (the same directory for every gunicorn and worker process on a machine) for prometheus-client's
-# multiprocess mode; prometheus_client reads it from the environment itself.
-PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+# One directory shared by every web and worker process (a volume shared by the containers): each
+# host writes its counters into its own subdirectory (pids repeat across containers), and
+# /metrics sums them all, so a worker's Spotify calls show on every web replica's /metrics.
+METRICS_DIR = env.str("METRICS_DIR", default="")
+if METRICS_DIR:
+    # prometheus-client's multiprocess mode, which it reads from the environment on import.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(Path(METRICS_DIR) / socket.gethostname())
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 # Errors to Sentry when set; needs the `sentry` extra (pip install ".[sentry]").
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:

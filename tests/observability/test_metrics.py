@@ -1,3 +1,4 @@
+import socket
 import subprocess
 import sys
 from datetime import timedelta
@@ -160,24 +161,26 @@ def test_the_database_down_still_answers_with_the_process_metrics(
     assert "snr_snapshot_releases" not in metrics
 
 
-def test_multiprocess_mode_sums_what_another_process_counted(
+def test_metrics_dir_sums_what_every_process_of_every_host_counted(
     client, metrics_token, settings, tmp_path
 ):
-    """A django-q2 worker's Spotify calls reach /metrics through the shared directory."""
+    """A django-q2 worker's Spotify calls reach /metrics through the shared directory, whatever
+    container each process runs in (pids repeat across containers: one subdirectory per host)."""
     code = (
         "from spotify.metrics import spotify_call_count, spotify_retry_after_waited\n"
         "spotify_call_count(endpoint='GET /browse/new-releases', status=429)\n"
         "spotify_call_count(endpoint='GET /browse/new-releases', status=200)\n"
         "spotify_retry_after_waited(seconds=3)\n"
     )
-    for _ in range(2):  # two processes: a worker and, say, another one
+    for host in ("worker-1", "worker-2"):
+        (tmp_path / host).mkdir()
         subprocess.run(
             [sys.executable, "-c", code],
-            env={"PATH": "/usr/bin:/bin", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)},
+            env={"PATH": "/usr/bin:/bin", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / host)},
             cwd=ROOT,
             check=True,
         )
-    settings.PROMETHEUS_MULTIPROC_DIR = str(tmp_path)
+    settings.METRICS_DIR = str(tmp_path)
 
     metrics = scrape(client)
 
@@ -186,3 +189,24 @@ def test_multiprocess_mode_sums_what_another_process_counted(
     assert metrics["snr_spotify_calls_total"][(endpoint, ("status", "200"))] == 2
     assert metrics["snr_spotify_rate_limited_total"][(endpoint,)] == 2
     assert metrics["snr_spotify_retry_after_wait_seconds_total"][()] == 6
+
+
+def test_metrics_dir_gives_each_host_its_own_subdirectory(tmp_path):
+    code = "import os, django; django.setup(); print(os.environ['PROMETHEUS_MULTIPROC_DIR'])"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DEBUG": "1",
+            "DJANGO_SETTINGS_MODULE": "project.settings",
+            "METRICS_DIR": str(tmp_path),
+        },
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    directory = Path(result.stdout.strip().splitlines()[-1])
+    assert directory == tmp_path / socket.gethostname()
+    assert directory.is_dir()
