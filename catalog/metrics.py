@@ -66,8 +66,8 @@ def _database_metrics(*, now: datetime) -> Iterator[Metric]:
         "Sync runs kept in the database (housekeeping prunes old ones), by trigger and status.",
         labels=["trigger", "status"],
     )
-    for row in SyncRun.objects.values("trigger", "status").annotate(count=Count("pk")):
-        runs.add_metric([row["trigger"], row["status"]], row["count"])
+    for run_count in SyncRun.objects.values("trigger", "status").annotate(count=Count("pk")):
+        runs.add_metric([run_count["trigger"], run_count["status"]], run_count["count"])
     yield runs
 
     durations = SummaryMetricFamily(
@@ -81,8 +81,10 @@ def _database_metrics(*, now: datetime) -> Iterator[Metric]:
         .values("status")
         .annotate(count=Count("pk"), total=Sum(F("finished_at") - F("started_at")))
     )
-    for row in finished:
-        durations.add_metric([row["status"]], row["count"], row["total"].total_seconds())
+    for duration in finished:
+        durations.add_metric(
+            [duration["status"]], duration["count"], duration["total"].total_seconds()
+        )
     yield durations
 
     last_run = (
@@ -108,8 +110,8 @@ def _database_metrics(*, now: datetime) -> Iterator[Metric]:
         "Webhook deliveries kept in the database, by outcome.",
         labels=["status"],
     )
-    for row in WebhookDelivery.objects.values("status").annotate(count=Count("pk")):
-        deliveries.add_metric([row["status"]], row["count"])
+    for delivery_count in WebhookDelivery.objects.values("status").annotate(count=Count("pk")):
+        deliveries.add_metric([delivery_count["status"]], delivery_count["count"])
     yield deliveries
 
     try:

@@ -1,6 +1,5 @@
 """Optional error reporting, wired by the settings only when SENTRY_DSN is set."""
 
-import importlib.util
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -9,13 +8,14 @@ from project.logging import redact
 
 
 def sentry_init(*, dsn: str, environment: str) -> None:
-    if importlib.util.find_spec("sentry_sdk") is None:
+    try:
+        import sentry_sdk
+        from sentry_sdk.integrations.django import DjangoIntegration
+    except ImportError as error:
         raise ImproperlyConfigured(
             "SENTRY_DSN is set but sentry-sdk is not installed: install the `sentry` extra "
             '(pip install ".[sentry]"), or unset SENTRY_DSN.'
-        )
-    import sentry_sdk
-    from sentry_sdk.integrations.django import DjangoIntegration
+        ) from error
 
     sentry_sdk.init(
         dsn=dsn,

@@ -185,7 +185,6 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env.str("REDIS_KEY_PREFIX", default="snr"),
         }
     }
 else:

@@ -1,6 +1,7 @@
 """The queue read the same way whichever broker holds it: PostgreSQL or Redis (REDIS_URL)."""
 
 import threading
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -37,7 +38,7 @@ def press_concurrently(times: int) -> list[RefreshOutcome]:
     return outcomes
 
 
-def redis_queue() -> list[dict]:
+def redis_queue() -> list[dict[str, Any]]:
     broker = get_broker()
     return [
         SignedPackage.loads(payload.decode())
