@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
@@ -26,7 +27,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
-from django_q.models import OrmQ, Schedule
+from django_q.models import OrmQ
 
 from catalog.models import Snapshot, SyncRun
 from catalog.scheduling import sync_schedule_ensure
@@ -126,8 +127,10 @@ def scaled_out(redis_url: str) -> Iterator[Processes]:
         for name in ("web-a", "web-b"):
             port = _free_port()
             _start(
-                [sys.executable, "-m", "gunicorn", "project.wsgi", "--bind", f"127.0.0.1:{port}"]
-                + ["--workers", "1", "--threads", "4"],
+                [
+                    *[sys.executable, "-m", "gunicorn", "project.wsgi"],
+                    *["--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"],
+                ],
                 name=name,
                 env=env,
                 into=processes,
@@ -139,7 +142,7 @@ def scaled_out(redis_url: str) -> Iterator[Processes]:
             )
         for name, root in processes.servers.items():
             wait_for(
-                lambda root=root: _answers(f"{root}/api/health/live"),
+                partial(_answers, f"{root}/api/health/live"),
                 seconds=STARTUP_SECONDS,
                 what=f"{name} to answer",
             )
@@ -280,6 +283,7 @@ def test_two_servers_and_two_workers_share_one_queue_one_cache_and_one_sync(scal
     assert killed_run.error == INTERRUPTED_ERROR
     last = SyncRun.objects.latest("started_at")
     assert (last.trigger, last.status) == (SyncRun.Trigger.MANUAL, SyncRun.Status.SUCCEEDED)
+    assert last.finished_at is not None
     assert timezone.now() - last.finished_at < timedelta(minutes=1)
 
     # --- LOG_FORMAT=json: every line each worker wrote is one JSON object; sync lines name the run.
