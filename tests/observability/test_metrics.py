@@ -65,6 +65,23 @@ def test_allowed_addresses_need_no_token(client, settings, allowed, address, sta
     assert client.get("/metrics", REMOTE_ADDR=address).status_code == status
 
 
+def test_behind_a_trusted_proxy_the_forwarded_client_address_is_checked(client, settings):
+    """The address django-axes sees (TRUSTED_PROXY_COUNT): the proxy's own address lets nobody in,
+    and a client cannot claim an allowed one by writing X-Forwarded-For itself."""
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_ALLOWED_IPS = ["10.0.0.0/8"]
+    settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    settings.AXES_IPWARE_PROXY_COUNT = 0  # TRUSTED_PROXY_COUNT=1: the nearest proxy only
+    settings.IPWARE_STRICT = False
+    proxy = {"REMOTE_ADDR": "10.9.9.9"}
+
+    allowed = client.get("/metrics", HTTP_X_FORWARDED_FOR="10.1.2.3", **proxy)
+    outsider = client.get("/metrics", HTTP_X_FORWARDED_FOR="192.0.2.7", **proxy)
+    spoofed = client.get("/metrics", HTTP_X_FORWARDED_FOR="10.1.2.3, 192.0.2.7", **proxy)
+
+    assert (allowed.status_code, outsider.status_code, spoofed.status_code) == (200, 403, 403)
+
+
 def test_a_bad_allowed_address_refuses_to_start():
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
