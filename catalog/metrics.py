@@ -12,7 +12,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric, SummaryMetricFamil
 from prometheus_client.registry import Collector
 
 from catalog.models import Snapshot, SyncRun, WebhookDelivery
-from catalog.task_queue import task_queue_length
+from catalog.selectors import task_queue_length
 
 logger = logging.getLogger(__name__)
 

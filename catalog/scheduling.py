@@ -12,11 +12,11 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from catalog.dashboard_selectors import SYNC_SCHEDULE_NAME
 from catalog.models import SyncRun
+from catalog.selectors import SYNC_SCHEDULE_NAME, sync_task_queued
 from catalog.services import sync_runs_fail_interrupted
 from catalog.sync_lock import sync_lock_held_by_another_session
-from catalog.task_queue import queued_task_id, sync_handoff_mark
+from catalog.task_queue import sync_handoff_mark
 
 SYNC_TASK = "catalog.tasks.sync_new_releases"
 HOUSEKEEPING_SCHEDULE_NAME = "housekeeping"
@@ -115,7 +115,7 @@ def sync_refresh_request() -> RefreshOutcome:
             or sync_lock_held_by_another_session()
         ):
             return RefreshOutcome(state=RefreshState.ALREADY_RUNNING)
-        queued = queued_task_id(func=SYNC_TASK)
+        queued = sync_task_queued(func=SYNC_TASK)
         if queued is not None:
             return RefreshOutcome(state=RefreshState.ALREADY_QUEUED, task_id=queued)
         task_id = str(

@@ -11,6 +11,7 @@ import pytest
 import redis
 import respx
 from django.conf import settings as django_settings
+from django.core.cache import cache
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -54,6 +55,15 @@ def redis_broker(redis_url: str, settings: Any, monkeypatch: pytest.MonkeyPatch)
 
 def load_fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Catalog answers and pages are cached keyed on the data version; tests change data
+    without a sync."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

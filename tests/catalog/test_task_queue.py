@@ -9,7 +9,8 @@ from django_q.brokers import get_broker
 from django_q.signing import SignedPackage
 
 from catalog.scheduling import SYNC_TASK, RefreshOutcome, RefreshState, sync_refresh_request
-from catalog.task_queue import sync_handoff_clear, task_queue_length
+from catalog.selectors import task_queue_length
+from catalog.task_queue import sync_handoff_clear
 from tests.catalog.sync_support import sync_lock_held_elsewhere
 
 pytestmark = pytest.mark.django_db(transaction=True)
