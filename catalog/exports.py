@@ -18,7 +18,7 @@ from catalog.api import (
 )
 from catalog.models import Snapshot
 from catalog.schemas import ErrorOut
-from project.db import repeatable_read
+from common.db import repeatable_read
 
 router = Router(tags=["exports"])
 

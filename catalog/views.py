@@ -25,7 +25,7 @@ from catalog.dashboard_selectors import (
 from catalog.parameters import AlbumType, Pagination, SearchTerm, query_checked
 from catalog.scheduling import RefreshState, sync_refresh_request
 from catalog.selectors import ReleaseFilters, snapshot_latest, sync_latest_succeeded_started_at
-from project.auth import staff_required
+from common.auth import staff_required
 
 # The grid listens for this event and reloads itself when a sync the page watched has ended.
 CATALOG_UPDATED_EVENT = "catalog-updated"
