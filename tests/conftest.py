@@ -9,6 +9,7 @@ import psycopg
 import pytest
 import respx
 from django.conf import settings as django_settings
+from django.core.cache import cache
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -23,6 +24,15 @@ def load_fixture(name: str) -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Catalog answers and pages are cached keyed on the data version; tests change data
+    without a sync."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _spotify_settings(settings: Any) -> None:
     """Tests talk to a Spotify that respx mocks, never to demo mode or the real one."""
     settings.SPOTIFY_CLIENT_ID = "test-client-id"
@@ -31,6 +41,13 @@ def _spotify_settings(settings: Any) -> None:
     settings.SPOTIFY_ACCOUNTS_BASE_URL = ACCOUNTS
     settings.SPOTIFY_MARKET = ""
     settings.SPOTIFY_BACKOFF_SECONDS = 0.01
+
+
+@pytest.fixture
+def demo_mode(settings: Any) -> None:
+    """No Spotify credentials: the app serves its bundled fake Spotify in process."""
+    settings.SPOTIFY_CLIENT_ID = ""
+    settings.SPOTIFY_CLIENT_SECRET = ""
 
 
 @pytest.fixture
