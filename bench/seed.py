@@ -8,7 +8,7 @@ seconds."""
 
 import json
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -43,26 +43,32 @@ def _images(kind: str, key: str) -> list[dict[str, object]]:
     ]
 
 
-def _next_id(model: type[Any]) -> int:
+def _reserve_ids(model: type[Any], count: int) -> int:
+    """The first of `count` ids taken from the table's sequence, past every id it has handed out
+    (setting it back to the largest id seen could hand out one a concurrent insert holds)."""
+    if not count:
+        return 0
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {model._meta.db_table}")  # noqa: S608
+        cursor.execute(
+            "SELECT setval(seq, nextval(seq) + %s - 1) - %s + 1"
+            " FROM pg_get_serial_sequence(%s, 'id') AS seq",
+            [count, count, model._meta.db_table],
+        )
         return int(cursor.fetchone()[0])
 
 
-def _copy(model: type[Any], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """COPY rows (ids included) into the model's table, then move its id sequence past them."""
-    table = model._meta.db_table
-    count = 0
+def _copy(model: type[Any], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """COPY rows, ids included, into the model's table."""
     with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        sql = f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN"
+        with cursor.cursor.copy(sql) as copy:
             for row in rows:
                 copy.write_row(row)
-                count += 1
-        cursor.execute(
-            f"SELECT setval(pg_get_serial_sequence(%s, 'id'), coalesce(max(id), 1)) FROM {table}",  # noqa: S608
-            [table],
-        )
-    return count
+
+
+def _numbered(model: type[Any], rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    first = _reserve_ids(model, len(rows))
+    return [(first + index, *row) for index, row in enumerate(rows)]
 
 
 @transaction.atomic
@@ -78,7 +84,7 @@ def seed(
     now = timezone.now()
     today = timezone.localdate()
 
-    first_artist = _next_id(Artist)
+    first_artist = _reserve_ids(Artist, artists)
     artist_ids = range(first_artist, first_artist + artists)
     artist_rows = []
     for index, artist_id in enumerate(artist_ids):
@@ -102,14 +108,14 @@ def seed(
         artist_rows,
     )  # fmt: skip
 
-    first_snapshot, first_release = _next_id(Snapshot), _next_id(Release)
+    first_snapshot = _reserve_ids(Snapshot, days)
+    first_release = _reserve_ids(Release, days * releases_per_day)
     snapshot_rows: list[tuple[Any, ...]] = []
     release_rows: list[tuple[Any, ...]] = []
     credit_rows: list[tuple[int, int, int]] = []
     entry_rows: list[tuple[int, int, int]] = []
     track_rows: list[tuple[Any, ...]] = []
     run_rows: list[tuple[Any, ...]] = []
-    first_track = _next_id(Track)
     for day_index in range(days):
         day = today - timedelta(days=day_index)
         fetched_at = now if day_index == 0 else timezone.make_aware(datetime.combine(day, time(6)))
@@ -140,7 +146,7 @@ def seed(
             for track_number in range(1, total_tracks + 1):
                 track_rows.append(
                     (
-                        first_track + len(track_rows), f"{key[6:]}t{track_number:05d}",
+                        f"{key[6:]}t{track_number:05d}",
                         release_id, f"Track {track_number}", track_number, 1, 180_000, False, "[]",
                     )
                 )  # fmt: skip
@@ -174,12 +180,12 @@ def seed(
     _copy(
         ReleaseArtist,
         ["id", "release_id", "artist_id", "position"],
-        ((index, *row) for index, row in enumerate(credit_rows, _next_id(ReleaseArtist))),
+        _numbered(ReleaseArtist, credit_rows),
     )
     _copy(
         SnapshotEntry,
         ["id", "snapshot_id", "release_id", "rank"],
-        ((index, *row) for index, row in enumerate(entry_rows, _next_id(SnapshotEntry))),
+        _numbered(SnapshotEntry, entry_rows),
     )
     _copy(
         Track,
@@ -187,7 +193,7 @@ def seed(
             "id", "spotify_id", "release_id", "name", "track_number", "disc_number",
             "duration_ms", "explicit", "artists",
         ],
-        track_rows,
+        _numbered(Track, track_rows),
     )  # fmt: skip
     _copy(
         SyncRun,
@@ -196,7 +202,7 @@ def seed(
             "release_count", "artist_count", "new_release_count", "updated_release_count",
             "new_artist_count", "updated_artist_count", "spotify_calls", "error", "warnings",
         ],
-        ((index, *row) for index, row in enumerate(run_rows, _next_id(SyncRun))),
+        _numbered(SyncRun, run_rows),
     )  # fmt: skip
     return {
         "artists": artists,
