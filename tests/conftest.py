@@ -9,7 +9,9 @@ import psycopg
 import pytest
 import respx
 from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.test import Client
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -41,6 +43,13 @@ def _spotify_settings(settings: Any) -> None:
     settings.SPOTIFY_ACCOUNTS_BASE_URL = ACCOUNTS
     settings.SPOTIFY_MARKET = ""
     settings.SPOTIFY_BACKOFF_SECONDS = 0.01
+
+
+@pytest.fixture
+def staff_client(client: Client) -> Client:
+    user = get_user_model().objects.create_user("staff", password="pw", is_staff=True)
+    client.force_login(user)
+    return client
 
 
 @pytest.fixture
