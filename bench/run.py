@@ -187,7 +187,7 @@ def _gunicorn(
 def _wrk(wrk: str, url: str, *headers: str, serial: bool = False) -> Load:
     """wrk's figures for `url`: under load (32 connections), or one request at a time."""
     header_args = [arg for header in headers for arg in ("-H", header)]
-    warm_up = ["-t1", "-c1", "-d1s"] if serial else ["-t2", "-c32", "-d2s"]
+    warm_up = ["-t1", "-c1", "-d1s"] if serial else ["-t2", "-c32", f"-d{min(2, SECONDS)}s"]
     subprocess.run([wrk, *warm_up, *header_args, url], check=True, capture_output=True)
     args = SERIAL_ARGS if serial else LOAD_ARGS
     out = subprocess.run(
