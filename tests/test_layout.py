@@ -1,5 +1,5 @@
-"""Dependencies point one way: catalog uses spotify and common; spotify uses common; common uses
-neither; and no app imports from project/, which only wires them together."""
+"""Dependencies point one way: catalog uses spotify and common; spotify uses common; common and
+observability use neither; and no app imports from project/, which only wires them together."""
 
 import ast
 from pathlib import Path
@@ -12,6 +12,7 @@ FORBIDDEN = {
     "catalog": {"project"},
     "spotify": {"project", "catalog"},
     "common": {"project", "catalog", "spotify"},
+    "observability": {"project", "catalog", "spotify"},
 }
 
 
