@@ -11,7 +11,7 @@ from typing import Any
 from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 
-from catalog.caching import data_version_forget
+from catalog.caching import data_version_refresh
 from catalog.fetching import albums_fetch, artists_enrich
 from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SnapshotEntry, SyncRun
 from catalog.selectors import best_image
@@ -86,7 +86,7 @@ def sync_run_execute(*, trigger: SyncRun.Trigger, client: SpotifyClient | None =
             # The snapshot and its counts were saved when the snapshot committed (see _sync); a write
             # rolled back must not reach the run through its in-memory fields.
             run.save(update_fields=["status", "error", "warnings", "finished_at", "spotify_calls"])
-            data_version_forget()  # the run's end is part of the data version (track lists)
+            data_version_refresh()  # the run's end is part of the data version (track lists)
             # Every sync also picks up deliveries that a killed worker left pending.
             transaction.on_commit(webhook_deliveries_recover_stale, robust=True)
             logger.info(
@@ -144,7 +144,7 @@ def _sync(*, run: SyncRun, client: SpotifyClient) -> None:
     with transaction.atomic():
         artist_counts = _artists_upsert(albums=albums, enriched=enriched, now=now)
         release_counts = _releases_upsert(albums=albums, now=now)
-        transaction.on_commit(data_version_forget)
+        transaction.on_commit(data_version_refresh)
         snapshot = _snapshot_replace(
             albums=albums, source=source, market=client.conf.market, fetched_at=now
         )
