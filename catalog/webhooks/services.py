@@ -81,7 +81,7 @@ def webhook_headers(*, delivery: WebhookDelivery, body: bytes, timestamp: int) -
 
 def webhook_deliveries_enqueue(*, run_pk: int) -> list[WebhookDelivery]:
     run = SyncRun.objects.get(pk=run_pk)
-    releases = list(_new_releases(run=run))
+    releases = list(sync_run_new_releases(run=run))
     # The ORM broker writes to this database: a delivery row and its queued task commit together.
     with transaction.atomic():
         deliveries = webhook_deliveries_create(run=run, releases=releases)
@@ -126,15 +126,15 @@ def _attempt_enqueue(*, delivery: WebhookDelivery, attempt: int) -> None:
     )
 
 
-def _new_releases(*, run: SyncRun) -> QuerySet[Release]:
+def sync_run_new_releases(*, run: SyncRun) -> QuerySet[Release]:
     """Releases of the run's snapshot that this run inserted: their first_seen_at is set on
     insert only, never by a later update, and syncs never overlap."""
-    return _with_credits(
+    return releases_with_credits(
         Release.objects.filter(entries__snapshot=run.snapshot, first_seen_at__gte=run.started_at)
     )
 
 
-def _with_credits(releases: QuerySet[Release]) -> QuerySet[Release]:
+def releases_with_credits(releases: QuerySet[Release]) -> QuerySet[Release]:
     return releases.prefetch_related(
         Prefetch(
             "credits",
@@ -270,7 +270,9 @@ def webhook_deliveries_recover_stale() -> int:
 def _body(delivery: WebhookDelivery) -> bytes:
     releases = {
         release.spotify_id: release
-        for release in _with_credits(Release.objects.filter(spotify_id__in=delivery.release_ids))
+        for release in releases_with_credits(
+            Release.objects.filter(spotify_id__in=delivery.release_ids)
+        )
     }
     payload = {
         "event": EVENT,

@@ -1,0 +1,14 @@
+"""Functions the django-q2 worker runs; queued tasks and schedules name them by path."""
+
+from django.utils import timezone
+
+from catalog.notifications.services import notification_attempt_run, notification_digests_send
+
+
+def notification_delivery_attempt(delivery_pk: int, attempt: int) -> None:
+    notification_attempt_run(delivery_pk=delivery_pk, attempt=attempt)
+
+
+def notification_digests() -> int:
+    """The daily schedule at NOTIFY_DIGEST_TIME; returns how many digests were queued."""
+    return len(notification_digests_send(now=timezone.now()))
