@@ -22,6 +22,7 @@ from catalog.dashboard_selectors import (
     sync_overview,
     sync_task_finished,
 )
+from catalog.notifications.selectors import notification_targets_paused_count
 from catalog.parameters import AlbumType, Pagination, SearchTerm, query_checked
 from catalog.scheduling import RefreshState, sync_refresh_request
 from catalog.selectors import ReleaseFilters, snapshot_latest, sync_latest_succeeded_started_at
@@ -208,4 +209,7 @@ def _sync_context(request: HttpRequest) -> dict[str, Any]:
         "sync_queued": queued_since is not None,
         "sync_busy": overview.in_progress is not None or queued_since is not None,
         "sync_worker_hint": queued_for > QUEUED_HINT_AFTER_SECONDS,
+        "notifications_paused": (
+            notification_targets_paused_count() if request.user.is_staff else 0
+        ),
     }

@@ -58,7 +58,7 @@ def notification_site_targets_sync() -> list[NotificationTarget]:
     has its row switched off; put back, it is on again. Unparseable URLs are logged and skipped."""
     wanted: dict[str, str] = {}
     for url in settings.NOTIFY_URLS:
-        wanted.setdefault(salted_hmac("notify-url", url).hexdigest(), url)
+        wanted.setdefault(salted_hmac("notify-url", url, algorithm="sha256").hexdigest(), url)
     targets = []
     with transaction.atomic():
         site = NotificationTarget.objects.select_for_update().filter(owner__isnull=True)
