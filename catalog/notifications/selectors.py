@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from catalog.models import NotificationTarget
 
 
-def notification_targets_visible(*, user_pk: int) -> QuerySet[NotificationTarget]:
+def notification_targets_visible(*, user_pk: int | None) -> QuerySet[NotificationTarget]:
     """The user's own targets, then the site-wide ones (NOTIFY_URLS) still configured."""
     return NotificationTarget.objects.filter(owner_id=user_pk) | NotificationTarget.objects.filter(
         owner__isnull=True

@@ -227,7 +227,8 @@ def test_ten_failures_in_a_row_pause_the_target_and_staff_are_told(settings, rec
 
     notification_target_resume(target=target)
     target.refresh_from_db()
-    assert target.active and target.consecutive_failures == 0
+    assert target.active
+    assert target.consecutive_failures == 0
 
 
 def test_users_targets_on_private_addresses_are_refused_unless_allowed(settings, receiver):
