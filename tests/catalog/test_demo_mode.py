@@ -8,10 +8,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from catalog.models import Release, Snapshot, SyncRun
+from spotify.conf import DEMO_CLIENT_ID, spotify_settings
 from spotify.fake.data import growth_releases
 from spotify.models import DemoGrowth
 from spotify.types import Album
-from spotify.conf import DEMO_CLIENT_ID, spotify_settings
 from tests.conftest import API, artists_route, new_release_pages, release_items, token_route
 
 pytestmark = pytest.mark.django_db
