@@ -1,6 +1,6 @@
 """The dashboard: thin views over the dashboard selectors and the scheduling services."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,7 +13,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime
 
 from catalog.dashboard_selectors import (
     RELEASE_TYPES,
@@ -55,6 +55,9 @@ class DashboardQuery(BaseModel):
     q: SearchTerm = ""
     type: AlbumType | None = None
     new: bool = False
+    # Releases first seen after this moment (UTC without an offset): where a notification's
+    # "and N more" link leads.
+    first_seen_after: AwareDatetime | NaiveDatetime | None = None
     exclude_various_artists: bool = False
     # Past the last page shows the last page.
     page: int = Field(1, ge=1)
@@ -71,6 +74,13 @@ def dashboard(request: HtmxHttpRequest, query: DashboardQuery) -> HttpResponse:
     release_type = query.type or ""
     new_only = query.new
     exclude_various_artists = query.exclude_various_artists
+    first_seen_after = query.first_seen_after
+    if first_seen_after is not None:
+        first_seen_after = (
+            first_seen_after.replace(tzinfo=UTC)
+            if first_seen_after.tzinfo is None
+            else first_seen_after.astimezone(UTC)
+        )
     # Releases first seen at or after this came with the latest successful sync: the "New" badge.
     new_since = sync_latest_succeeded_started_at()
     snapshot = snapshot_latest()
@@ -81,6 +91,7 @@ def dashboard(request: HtmxHttpRequest, query: DashboardQuery) -> HttpResponse:
             releases=ReleaseFilters(
                 album_type=release_type or None,
                 new_only=new_only,
+                first_seen_after=first_seen_after,
                 exclude_various_artists=exclude_various_artists,
             ),
             page_number=query.page,
@@ -104,7 +115,10 @@ def dashboard(request: HtmxHttpRequest, query: DashboardQuery) -> HttpResponse:
         "new_only": new_only,
         "exclude_various_artists": exclude_various_artists,
         "new_since": new_since,
-        "filtered": bool(search or release_type or new_only or exclude_various_artists),
+        "first_seen_after": first_seen_after,
+        "filtered": bool(
+            search or release_type or new_only or exclude_various_artists or first_seen_after
+        ),
         "feed_url": _with_query(reverse("release-feed"), release_query),
         "csv_url": _with_query(
             reverse("api:artist_csv"), {**release_query, "new": "true" if new_only else ""}

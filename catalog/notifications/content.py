@@ -63,7 +63,7 @@ def release_line(release: Release, *, markdown: bool) -> str:
     if markdown:
         text = MARKDOWN_SPECIAL.sub(r"\\\1", name)
         linked = f"[{text}]({release.spotify_url})" if release.spotify_url else text
-        return f"- {linked}{MARKDOWN_SPECIAL.sub(r'\\\1', suffix)}"
+        return f"- {linked}{suffix}"
     return f"{name}{suffix}" + (f" {release.spotify_url}" if release.spotify_url else "")
 
 

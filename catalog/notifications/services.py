@@ -84,7 +84,9 @@ def notification_site_targets_sync() -> list[NotificationTarget]:
 
 
 def _label(url: str) -> str:
-    return str(notification_plugin(url).url(privacy=True))[:300]  # type: ignore[no-untyped-call]
+    # Apprise's privacy form masks passwords and tokens; its query string only repeats options.
+    masked = str(notification_plugin(url).url(privacy=True))  # type: ignore[no-untyped-call]
+    return masked.split("?", 1)[0][:300]
 
 
 def notification_target_create(
