@@ -2,6 +2,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from catalog.models import Release
 from catalog.notifications.content import notification_message
 from catalog.notifications.validators import notification_plugin
 from tests.factories import ArtistFactory, ReleaseFactory, credit
@@ -12,7 +13,7 @@ SITE = "https://releases.example.com"
 AFTER = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
 
-def _releases(count: int) -> list:
+def _releases(count: int) -> list[Release]:
     releases = []
     for index in range(count):
         release = ReleaseFactory.create(
