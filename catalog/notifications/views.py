@@ -84,7 +84,8 @@ def notification_target_add(request: HttpRequest) -> HttpResponse:
                 form.add_error("url", message)
         else:
             return _page(request, notice="Target added.")
-    return _page(request, form=form, status=422)
+    # htmx swaps only 2xx answers in: the form with its errors comes back as one.
+    return _page(request, form=form, status=200 if getattr(request, "htmx", False) else 422)
 
 
 def _target(request: HttpRequest, pk: int) -> NotificationTarget:

@@ -1,11 +1,10 @@
-import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
-from tests.catalog.webhooks.support import Receiver, receiver_handler
+from tests.catalog.notifications.support import receiver_serving
+from tests.catalog.webhooks.support import Receiver
 
 
 @pytest.fixture(autouse=True)
@@ -21,18 +20,5 @@ def _notify_settings(settings: Any) -> None:
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    """A real HTTP server on loopback: Apprise's json:// posts each message to it."""
-    state = Receiver()
-    state.gate.set()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), receiver_handler(state))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.port = server.server_address[1]
-    try:
+    with receiver_serving() as state:
         yield state
-    finally:
-        state.stop.set()
-        server.shutdown()
-        server.server_close()
-        thread.join()
