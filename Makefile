@@ -26,7 +26,8 @@ test: $(STAMP)
 	# A fresh test database every time: one left by an older checkout may have another schema.
 	DEBUG=1 $(VENV)/bin/pytest --create-db
 
-# The app on http://127.0.0.1:8000 with its worker, until Ctrl-C; the demo without credentials.
+# The app on http://127.0.0.1:8000 with its worker, until Ctrl-C (any stop ends both: see
+# scripts/supervise.py); the demo without credentials.
 run: $(STAMP)
 	scripts/run-local
 

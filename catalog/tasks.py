@@ -4,7 +4,10 @@ from django.utils import timezone
 
 from catalog.housekeeping import housekeeping_run
 from catalog.models import SyncRun
+from catalog.notifications.services import ATTEMPT_TASK as NOTIFICATION_ATTEMPT_TASK
+from catalog.scheduling import HOUSEKEEPING_TASK, NOTIFICATION_DIGESTS_TASK, SYNC_TASK
 from catalog.services import sync_run_execute, sync_runs_fail_interrupted
+from catalog.webhooks.services import ATTEMPT_TASK as WEBHOOK_ATTEMPT_TASK
 
 
 def sync_new_releases(trigger: str = SyncRun.Trigger.SCHEDULE) -> int:
@@ -16,3 +19,17 @@ def sync_new_releases(trigger: str = SyncRun.Trigger.SCHEDULE) -> int:
 def housekeeping() -> str:
     """The daily prune; returns what it removed, as one line (django-q2 stores the result)."""
     return str(housekeeping_run(now=timezone.now()))
+
+
+# The only functions the django-q2 worker may run: every schedule and queued task must name one
+# (catalog/task_guard.py checks it when a schedule is saved and when a task is queued). Add a
+# task here when you write one.
+TASK_ALLOWLIST = frozenset(
+    {
+        SYNC_TASK,
+        HOUSEKEEPING_TASK,
+        WEBHOOK_ATTEMPT_TASK,
+        NOTIFICATION_ATTEMPT_TASK,
+        NOTIFICATION_DIGESTS_TASK,
+    }
+)

@@ -18,6 +18,8 @@ router = Router(tags=["health"])
 
 
 class LastSyncOut(Schema):
+    """Public, so no error text: why a run failed is on the dashboard and the admin, for staff."""
+
     id: int
     status: str
     trigger: str
@@ -25,7 +27,6 @@ class LastSyncOut(Schema):
     finished_at: datetime | None
     release_count: int
     artist_count: int
-    error: str
 
 
 class HealthOut(Schema):

@@ -77,6 +77,19 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Behind N reverse proxies REMOTE_ADDR is the nearest proxy for every client: the client is the
+# N-th X-Forwarded-For entry from the right (the ones our proxies appended). 0 = REMOTE_ADDR
+# only, so a client cannot spoof its address with the header. django-ipware counts the proxies
+# listed in the header, which is one less than those in front of us (the nearest is REMOTE_ADDR),
+# and non-strict makes it take that entry whatever the client put to its left.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_IPWARE_META_PRECEDENCE_ORDER: tuple[str, ...]
+if TRUSTED_PROXY_COUNT > 0:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT - 1
+    IPWARE_STRICT = False
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -237,6 +250,20 @@ LOGGING = {
 # --- Spotify ---------------------------------------------------------------------------------
 SPOTIFY_CLIENT_ID = env.str("SPOTIFY_CLIENT_ID", default="")
 SPOTIFY_CLIENT_SECRET = env.str("SPOTIFY_CLIENT_SECRET", default="")
+# Without a client id the app serves the demo (the bundled fake). A production deployment must ask
+# for that on purpose, so that a forgotten client id stops it instead of serving made-up releases.
+DEMO_MODE = env.bool("DEMO_MODE", default=False)
+if DEMO_MODE and SPOTIFY_CLIENT_ID:
+    raise ImproperlyConfigured(
+        "DEMO_MODE=1 and SPOTIFY_CLIENT_ID are both set. Unset SPOTIFY_CLIENT_ID to serve the "
+        "demo, or DEMO_MODE to use Spotify."
+    )
+if SECURE_DEPLOYMENT and not SPOTIFY_CLIENT_ID and not DEMO_MODE:
+    raise ImproperlyConfigured(
+        "SECURE_DEPLOYMENT=1 and SPOTIFY_CLIENT_ID is not set, so this would serve the demo's "
+        "made-up releases. Set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET, or DEMO_MODE=1 if "
+        "the demo is what you want."
+    )
 SPOTIFY_REDIRECT_URI = env.str(
     "SPOTIFY_REDIRECT_URI", default="http://127.0.0.1:8000/auth/callback/"
 )

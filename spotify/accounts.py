@@ -1,5 +1,8 @@
 """The accounts service: the consent URL and the token endpoint (all three grants)."""
 
+import base64
+import hashlib
+import secrets
 from urllib.parse import urlencode
 
 from pydantic import ValidationError
@@ -22,27 +25,33 @@ class AccountsClient:
         self.http = http
         self.conf = http.conf
 
-    def authorize_url(self, *, state: str) -> str:
-        query = urlencode(
-            {
-                "client_id": self.conf.client_id,
-                "response_type": "code",
-                "redirect_uri": self.conf.redirect_uri,
-                "state": state,
-                "scope": USER_SCOPE,
-            }
-        )
-        return f"{self.conf.authorize_base_url}/authorize?{query}"
+    def authorize_url(self, *, state: str, code_verifier: str, show_dialog: bool) -> str:
+        """Spotify's consent page. PKCE (S256) binds the code it returns to this request's
+        verifier; `show_dialog` makes Spotify ask again instead of silently reusing the account
+        the browser last approved (when the connection replaces another account)."""
+        params = {
+            "client_id": self.conf.client_id,
+            "response_type": "code",
+            "redirect_uri": self.conf.redirect_uri,
+            "state": state,
+            "scope": USER_SCOPE,
+            "code_challenge_method": "S256",
+            "code_challenge": pkce_code_challenge(code_verifier),
+        }
+        if show_dialog:
+            params["show_dialog"] = "true"
+        return f"{self.conf.authorize_base_url}/authorize?{urlencode(params)}"
 
     def client_credentials(self) -> TokenGrant:
         return self._token({"grant_type": "client_credentials"}, grant="client_credentials")
 
-    def exchange_code(self, code: str) -> TokenGrant:
+    def exchange_code(self, code: str, *, code_verifier: str) -> TokenGrant:
         return self._token(
             {
                 "grant_type": "authorization_code",
                 "code": code,
                 "redirect_uri": self.conf.redirect_uri,
+                "code_verifier": code_verifier,
             },
             grant="authorization_code",
         )
@@ -80,3 +89,15 @@ class AccountsClient:
         if error_code == "invalid_grant":
             raise InvalidGrantError(description or "Invalid grant")
         raise RequestRejectedError(response.status_code, f"{error_code}: {description}".strip(": "))
+
+
+def pkce_code_verifier() -> str:
+    """A fresh PKCE code verifier: 64 random bytes as 86 URL-safe characters (RFC 7636 allows
+    43 to 128 of them)."""
+    return secrets.token_urlsafe(64)
+
+
+def pkce_code_challenge(code_verifier: str) -> str:
+    """The S256 code challenge: the unpadded base64url SHA-256 of the verifier (RFC 7636 4.2)."""
+    digest = hashlib.sha256(code_verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")

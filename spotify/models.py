@@ -42,6 +42,14 @@ class SpotifyConnection(models.Model):
     connected_at = models.DateTimeField(default=timezone.now)
     refreshed_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        permissions = [
+            (
+                "manage_site_connection",
+                "Can connect or disconnect the site's Spotify account",
+            )
+        ]
+
     def __str__(self) -> str:
         return f"Spotify account {self.display_name or self.account_id}"
 

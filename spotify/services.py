@@ -23,15 +23,16 @@ logger = logging.getLogger(__name__)
 MODELS_WITH_TOKENS: tuple[type[models.Model], ...] = (AppToken, SpotifyConnection)
 
 
-def connection_connect(*, code: str) -> SpotifyConnection:
-    """Trades the consent code for tokens, asks Spotify who they belong to, and stores them.
+def connection_connect(*, code: str, code_verifier: str) -> SpotifyConnection:
+    """Trades the consent code (with the PKCE verifier of the request that asked for it) for
+    tokens, asks Spotify who they belong to, and stores them.
 
     Raises a SpotifyError (InvalidGrantError for a spent or refused code) before storing anything.
     """
     conf = spotify_settings()
     http = SpotifyHttp(conf=conf, client=process_client(conf))
     requested_at = timezone.now()
-    grant = AccountsClient(http).exchange_code(code)
+    grant = AccountsClient(http).exchange_code(code, code_verifier=code_verifier)
     if not grant.refresh_token:
         raise BadResponseError("Spotify's token endpoint answered a code without a refresh token")
     # The new user token, not the app token: /v1/me must name the account that just consented.

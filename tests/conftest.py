@@ -1,6 +1,7 @@
 import json
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -162,18 +163,33 @@ def albums_route(router: respx.MockRouter, items: list[dict[str, Any]]) -> respx
     return router.get(f"{API}/albums").mock(side_effect=albums)
 
 
-@pytest.fixture
-def scratch_database_name() -> Iterator[str]:
+@contextmanager
+def _scratch_database() -> Iterator[str]:
     """A database name no one uses, for tests that create a database themselves; dropped after."""
     name = f"test_scratch_{secrets.token_hex(4)}"
-    yield name
-    database = django_settings.DATABASES["default"]
-    with psycopg.connect(
-        dbname="postgres",
-        user=database["USER"],
-        password=database["PASSWORD"] or None,
-        host=database["HOST"],
-        port=database["PORT"],
-        autocommit=True,
-    ) as maintenance:
-        maintenance.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield name
+    finally:
+        database = django_settings.DATABASES["default"]
+        with psycopg.connect(
+            dbname="postgres",
+            user=database["USER"],
+            password=database["PASSWORD"] or None,
+            host=database["HOST"],
+            port=database["PORT"],
+            autocommit=True,
+        ) as maintenance:
+            maintenance.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def scratch_database_name() -> Iterator[str]:
+    with _scratch_database() as name:
+        yield name
+
+
+@pytest.fixture(scope="module")
+def module_scratch_database_name() -> Iterator[str]:
+    """One scratch database for a module's tests, e.g. to migrate it only once."""
+    with _scratch_database() as name:
+        yield name

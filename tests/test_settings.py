@@ -15,6 +15,8 @@ PRODUCTION = {
     "SECURE_DEPLOYMENT": "1",
     "ALLOWED_HOSTS": "releases.example.com",
     "CSRF_TRUSTED_ORIGINS": "https://releases.example.com",
+    "SPOTIFY_CLIENT_ID": "production-client-id",
+    "SPOTIFY_CLIENT_SECRET": secrets.token_urlsafe(32),
 }
 
 
@@ -94,6 +96,33 @@ def test_check_deploy_has_no_warnings_with_production_settings():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_secure_deployment_without_a_client_id_stops_with_a_clear_error():
+    result = _run(["manage.py", "check"], PRODUCTION | {"SPOTIFY_CLIENT_ID": "", "DEMO_MODE": ""})
+
+    assert result.returncode != 0
+    assert (
+        "ImproperlyConfigured: SECURE_DEPLOYMENT=1 and SPOTIFY_CLIENT_ID is not set"
+        in result.stderr
+    )
+    assert "DEMO_MODE=1" in result.stderr
+
+
+def test_demo_mode_lets_a_secure_deployment_serve_the_demo_on_purpose():
+    values = _settings(
+        PRODUCTION | {"SPOTIFY_CLIENT_ID": "", "DEMO_MODE": "1"}, "DEMO_MODE", "SECURE_SSL_REDIRECT"
+    )
+
+    assert values == {"DEMO_MODE": True, "SECURE_SSL_REDIRECT": True}
+
+
+def test_demo_mode_with_a_client_id_stops_with_a_clear_error():
+    env = {"SECRET_KEY": "k" * 50, "DEMO_MODE": "1", "SPOTIFY_CLIENT_ID": "real-client-id"}
+    result = _run(["manage.py", "check"], env)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DEMO_MODE=1 and SPOTIFY_CLIENT_ID are both set" in result.stderr
 
 
 def test_database_settings_from_postgres_variables():

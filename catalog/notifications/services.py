@@ -34,7 +34,6 @@ from catalog.webhooks.services import releases_with_credits, sync_run_new_releas
 logger = logging.getLogger(__name__)
 
 ATTEMPT_TASK = "catalog.notifications.tasks.notification_delivery_attempt"
-DIGEST_TASK = "catalog.notifications.tasks.notification_digests"
 REMOVED_FROM_SETTINGS = "Removed from NOTIFY_URLS"
 # Weekly digests go out with the daily ones on this weekday (Monday).
 WEEKLY_DIGEST_WEEKDAY = 0

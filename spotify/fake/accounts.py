@@ -4,6 +4,7 @@ import base64
 import binascii
 import hmac
 import ipaddress
+import re
 import time
 from html import escape
 from urllib.parse import urlencode, urlsplit
@@ -19,6 +20,8 @@ from spotify.fake.tokens import (
 from spotify.fake.wsgi import Request, Response, html_response, json_response, oauth_error, redirect
 
 DEMO_USER_ID = "fakeuser"
+# RFC 7636 4.1: 43 to 128 unreserved characters.
+PKCE_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 AUTHORIZE_FIELDS = (
     "client_id",
     "response_type",
@@ -179,10 +182,17 @@ class Accounts:
         if form.get("redirect_uri") != claims.redirect_uri:
             return oauth_error("invalid_grant", "Invalid redirect URI")
         public = claims.code_challenge is not None
+        verifier = form.get("code_verifier")
         if public:
-            verifier = form.get("code_verifier", "")
-            if not verifier or pkce_challenge(verifier) != claims.code_challenge:
+            if (
+                not verifier
+                or not PKCE_VERIFIER.fullmatch(verifier)
+                or pkce_challenge(verifier) != claims.code_challenge
+            ):
                 return oauth_error("invalid_grant", "code_verifier was incorrect")
+        elif verifier is not None:
+            # A verifier for a code asked for without a challenge: refused (RFC 9700 2.1.1).
+            return oauth_error("invalid_grant", "code_verifier was not expected")
         elif not authenticated:
             return oauth_error("invalid_client", "Invalid client")
         if not self.state.spend_code(claims.nonce):

@@ -96,7 +96,9 @@ def test_duplicates_are_removed_keeping_the_oldest():
 
 
 def test_other_schedules_are_left_alone():
-    other = Schedule.objects.create(name="something-else", func="x.y", minutes=5)
+    other = Schedule.objects.create(
+        name="something-else", func="catalog.tasks.housekeeping", minutes=5
+    )
     sync_schedule_ensure(minutes=60)
     assert Schedule.objects.filter(pk=other.pk, minutes=5).exists()
     assert Schedule.objects.count() == 2

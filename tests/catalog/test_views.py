@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
@@ -36,6 +37,15 @@ HTMX = {"HX-Request": "true"}
 @pytest.fixture
 def staff_client(client):
     user = get_user_model().objects.create_user("staff", password="pw", is_staff=True)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def manager_client(client):
+    """Staff who may connect and disconnect the site's Spotify account."""
+    user = get_user_model().objects.create_user("manager", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="manage_site_connection"))
     client.force_login(user)
     return client
 
@@ -108,17 +118,28 @@ def test_anonymous_visitor_sees_artists_and_no_action_buttons(client, catalog):
     assert "Staff sign in" in html
 
 
-def test_staff_sees_refresh_and_connect(staff_client, catalog):
-    html = staff_client.get("/").content.decode()
+def test_staff_sees_refresh_and_connect(manager_client, catalog):
+    html = manager_client.get("/").content.decode()
     assert "Refresh now" in html
     assert "Connect Spotify" in html
-    assert 'href="/auth/login/"' in html
+    # A form that posts (with the CSRF token), never a link another site could send.
+    assert '<form method="post" action="/auth/login/">' in html
+    assert 'href="/auth/login/"' not in html
     assert "Disconnect" not in html
 
 
-def test_staff_with_a_connection_sees_disconnect_and_the_account(staff_client):
+def test_staff_without_the_permission_sees_no_connect_or_disconnect(staff_client):
     SpotifyConnection.objects.create(account_id="wizzler", display_name="Wiz Zler")
     html = staff_client.get("/").content.decode()
+    assert "Connected as Wiz Zler" in html
+    assert "Refresh now" in html
+    assert "/auth/login/" not in html
+    assert "Disconnect" not in html
+
+
+def test_staff_with_a_connection_sees_disconnect_and_the_account(manager_client):
+    SpotifyConnection.objects.create(account_id="wizzler", display_name="Wiz Zler")
+    html = manager_client.get("/").content.decode()
     assert "Connected as Wiz Zler" in html
     assert "Disconnect" in html
     assert 'action="/auth/logout/"' in html
@@ -134,15 +155,49 @@ def test_staff_with_a_connection_sees_disconnect_and_the_account(staff_client):
         ("test-client-id", {}, "Connected as Wiz Zler"),
     ],
 )
-def test_header_shows_the_connection_state(client, settings, client_id, connection, label):
+def test_header_shows_the_connection_state_to_staff(
+    staff_client, settings, client_id, connection, label
+):
     settings.SPOTIFY_CLIENT_ID = client_id
     if connection is not None:
         SpotifyConnection.objects.create(
             account_id="wizzler", display_name="Wiz Zler", **connection
         )
-    html = client.get("/").content.decode()
+    html = staff_client.get("/").content.decode()
     header = html.split('data-testid="connection-state"', 1)[1].split("</p>", 1)[0]
     assert label in header
+
+
+@pytest.mark.parametrize("who", ["anonymous", "member"])
+@pytest.mark.parametrize(
+    ("client_id", "connection", "label"),
+    [
+        ("test-client-id", None, "App token"),
+        ("", None, "Demo data"),
+        ("test-client-id", {"needs_reconnect": True}, "App token"),
+        ("test-client-id", {}, "Spotify account"),
+    ],
+)
+def test_visitors_who_are_not_staff_see_only_the_mode(
+    client, settings, who, client_id, connection, label
+):
+    settings.SPOTIFY_CLIENT_ID = client_id
+    if connection is not None:
+        SpotifyConnection.objects.create(
+            account_id="wizzler",
+            display_name="Wiz Zler",
+            reconnect_reason="invalid_grant: Refresh token revoked",
+            **connection,
+        )
+    if who == "member":
+        client.force_login(get_user_model().objects.create_user("member"))
+
+    html = client.get("/").content.decode()
+
+    header = html.split('data-testid="connection-state"', 1)[1].split("</p>", 1)[0]
+    assert label in header
+    for detail in ("wizzler", "Wiz Zler", "invalid_grant", "Reconnect needed"):
+        assert detail not in html
 
 
 def test_demo_banner_only_in_demo_mode(client, settings, catalog):
@@ -471,7 +526,7 @@ def test_sync_card_shows_the_last_run_and_the_next_scheduled_one(client):
     assert "(12 new)" in html
 
 
-def test_a_failed_run_shows_its_error_in_plain_words_and_the_data_it_kept(client):
+def test_a_failed_run_shows_its_error_in_plain_words_and_the_data_it_kept(staff_client):
     started = timezone.now() - timedelta(hours=2)
     SyncRun.objects.create(
         trigger=SyncRun.Trigger.SCHEDULE,
@@ -485,10 +540,27 @@ def test_a_failed_run_shows_its_error_in_plain_words_and_the_data_it_kept(client
         finished_at=timezone.now(),
         error="Spotify is rate limiting us: try again in 30 minutes",
     )
-    html = client.get("/").content.decode()
+    html = staff_client.get("/").content.decode()
     assert "The last sync failed:" in html
     assert "Spotify is rate limiting us: try again in 30 minutes" in html
     assert "The data shown is from the sync that finished 1\xa0hour" in html
+
+
+@pytest.mark.parametrize("path", ["/", "/sync/"])
+def test_visitors_who_are_not_staff_see_that_the_sync_failed_but_not_why(client, path):
+    SyncRun.objects.create(
+        trigger=SyncRun.Trigger.MANUAL,
+        status=SyncRun.Status.FAILED,
+        finished_at=timezone.now(),
+        error="Spotify refused client 1a2b3c (invalid_client)",
+        warnings=["Track lists were not fetched: 1a2b3c"],
+    )
+
+    # The sync card comes in the page and alone, as htmx polls it.
+    html = client.get(path, headers=HTMX if path == "/sync/" else {}).content.decode()
+
+    assert "The last sync failed." in html
+    assert "1a2b3c" not in html
 
 
 def test_skipped_runs_are_not_shown_as_the_last_sync(client):

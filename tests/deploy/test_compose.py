@@ -5,13 +5,17 @@ has the compose plugin, `docker compose config` must accept them and agree too."
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from tests.test_settings import _dotenv_sets, _run, _settings
 
 ROOT = Path(__file__).resolve().parents[2]
 HEALTH_PATH = "/api/health/"
@@ -46,12 +50,22 @@ def env_example_variables() -> dict[str, str]:
     return values
 
 
-def compose_as_written() -> dict[str, Any]:
-    """The compose file with `${VAR:-default}` resolved as with no environment and no .env."""
+def compose_as_written(dotenv: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The compose file with `${VAR:-default}` resolved as compose would from a `.env` holding
+    `dotenv` (none by default) and no other environment."""
+    values = dotenv or {}
     text = (ROOT / "docker-compose.yml").read_text()
-    text = _INTERPOLATION.sub(lambda match: match.group(2) or "", text).replace("$$", "$")
+    text = _INTERPOLATION.sub(
+        lambda match: values.get(match.group(1)) or match.group(2) or "", text
+    ).replace("$$", "$")
     compose: dict[str, Any] = yaml.safe_load(text)
     return compose
+
+
+def container_environment(service: str, dotenv: Mapping[str, str]) -> dict[str, str]:
+    """What a service's container is given: `.env` (its env_file), overridden by `environment`."""
+    environment = compose_as_written(dotenv)["services"][service]["environment"]
+    return dict(dotenv) | {name: str(value) for name, value in environment.items()}
 
 
 def compose_variables() -> set[str]:
@@ -152,6 +166,41 @@ def test_compose_reads_dotenv_but_does_not_require_it():
     for name in ("web", "worker"):
         env_files = compose_as_written()["services"][name]["env_file"]
         assert env_files == [{"path": ".env", "required": False}]
+
+
+@pytest.mark.skipif(
+    _dotenv_sets("SPOTIFY_CLIENT_ID") or _dotenv_sets("SECURE_DEPLOYMENT"),
+    reason="a local .env sets SPOTIFY_CLIENT_ID or SECURE_DEPLOYMENT",
+)
+def test_compose_up_without_dotenv_serves_the_demo():
+    for service in ("web", "worker"):
+        values = _settings(
+            container_environment(service, {}), "SPOTIFY_CLIENT_ID", "SECURE_DEPLOYMENT"
+        )
+
+        assert values == {"SPOTIFY_CLIENT_ID": "", "SECURE_DEPLOYMENT": False}
+
+
+@pytest.mark.skipif(
+    _dotenv_sets("SPOTIFY_CLIENT_ID") or _dotenv_sets("DEMO_MODE"),
+    reason="a local .env sets SPOTIFY_CLIENT_ID or DEMO_MODE",
+)
+def test_compose_with_a_production_dotenv_and_no_client_id_refuses_to_start_unless_demo_mode():
+    production = {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "SECURE_DEPLOYMENT": "1",
+        "ALLOWED_HOSTS": "releases.example.com",
+        "POSTGRES_PASSWORD": secrets.token_urlsafe(16),
+    }
+    for service in ("web", "worker"):
+        refused = _run(["manage.py", "check"], container_environment(service, production))
+        demo = _settings(
+            container_environment(service, production | {"DEMO_MODE": "1"}), "DEMO_MODE"
+        )
+
+        assert refused.returncode != 0
+        assert "SECURE_DEPLOYMENT=1 and SPOTIFY_CLIENT_ID is not set" in refused.stderr
+        assert demo == {"DEMO_MODE": True}
 
 
 def test_local_db_override_publishes_only_on_loopback():

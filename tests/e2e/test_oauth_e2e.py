@@ -8,12 +8,14 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
 from catalog.models import SyncRun
 from catalog.services import sync_run_execute
 from spotify.models import AppToken, SpotifyConnection
+from spotify.views import STATE_SESSION_KEY
 from tests.e2e.conftest import FakeServer
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +25,7 @@ def staff_client(name: str, *, superuser: bool = False) -> Client:
     user = get_user_model().objects.create_user(
         username=name, password="unused-password-1", is_staff=True, is_superuser=superuser
     )
+    user.user_permissions.add(Permission.objects.get(codename="manage_site_connection"))
     client = Client()
     client.force_login(user)
     return client
@@ -31,7 +34,7 @@ def staff_client(name: str, *, superuser: bool = False) -> Client:
 def consent(client: Client) -> str:
     """Starts Connect on our site, agrees on the fake's consent page over HTTP, and returns the
     path and query of the callback Spotify sends the browser back to."""
-    start = client.get("/auth/login/")
+    start = client.post("/auth/login/")
     assert start.status_code == 302
     authorize = start["Location"]
     with httpx.Client() as browser:
@@ -117,3 +120,18 @@ def test_no_token_value_leaks_after_a_full_flow(
     for secret in secrets:
         assert [path for path, text in pages.items() if secret in text] == []
         assert secret not in logged
+
+
+def test_the_code_is_bound_to_the_sessions_pkce_verifier(fake_spotify: FakeServer):
+    staff = staff_client("ana")
+    callback = consent(staff)
+    # A stolen code is useless without the verifier, which never left our session.
+    session = staff.session
+    session[STATE_SESSION_KEY] = session[STATE_SESSION_KEY] | {"code_verifier": "x" * 64}
+    session.save()
+
+    response = staff.get(callback)
+
+    assert response.status_code == 302
+    assert fake_spotify.calls("POST /api/token authorization_code") == 1
+    assert not SpotifyConnection.objects.exists()

@@ -304,6 +304,58 @@ def test_pkce_flow_without_a_secret(client):
     assert refreshed.status_code == 200
 
 
+def _s256(verifier: str) -> str:
+    return (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
+
+
+def test_pkce_with_the_client_secret_still_needs_the_right_verifier(client):
+    verifier = "v" * 64
+    code = authorize_code(client, code_challenge=_s256(verifier), code_challenge_method="S256")
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+
+    missing = token_request(client, **form)
+    wrong = token_request(client, **form, code_verifier="w" * 64)
+    right = token_request(client, **form, code_verifier=verifier)
+
+    assert missing.json()["error"] == "invalid_grant"
+    assert wrong.json()["error"] == "invalid_grant"
+    assert right.status_code == 200
+
+
+def test_a_pkce_verifier_outside_rfc_7636_is_refused(client):
+    verifier = "short"  # 43 to 128 characters, as Spotify and RFC 7636 require
+    code = authorize_code(client, code_challenge=_s256(verifier), code_challenge_method="S256")
+
+    response = token_request(
+        client,
+        grant_type="authorization_code",
+        code=code,
+        redirect_uri=REDIRECT_URI,
+        code_verifier=verifier,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+
+
+def test_a_verifier_for_a_code_asked_for_without_a_challenge_is_refused(client):
+    # RFC 9700 2.1.1: otherwise a stolen non-PKCE code could be passed off as a PKCE one.
+    code = authorize_code(client)
+
+    response = token_request(
+        client,
+        grant_type="authorization_code",
+        code=code,
+        redirect_uri=REDIRECT_URI,
+        code_verifier="v" * 64,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+
+
 # --- refresh ----------------------------------------------------------------------------------
 
 

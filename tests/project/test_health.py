@@ -49,8 +49,24 @@ def test_health_reports_the_latest_sync(client):
     assert last_sync["id"] == latest.pk
     assert last_sync["status"] == "failed"
     assert last_sync["trigger"] == "schedule"
-    assert last_sync["error"] == "Spotify did not answer"
     assert last_sync["finished_at"] is not None
+
+
+def test_health_is_public_but_shows_no_error_text(client):
+    SyncRun.objects.create(
+        trigger=SyncRun.Trigger.SCHEDULE,
+        status=SyncRun.Status.FAILED,
+        finished_at=timezone.now(),
+        error="Spotify refused the token for client 1a2b3c (invalid_client)",
+    )
+
+    response = client.get("/api/health/")
+
+    assert response.status_code == 200
+    assert response.json()["last_sync"]["status"] == "failed"
+    assert "error" not in response.json()["last_sync"]
+    assert b"1a2b3c" not in response.content
+    assert b"invalid_client" not in response.content
 
 
 def test_spotify_mode_is_demo_without_a_client_id(client, settings):

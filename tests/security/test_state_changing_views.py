@@ -17,6 +17,8 @@ pytestmark = pytest.mark.django_db
 CSRF_EXEMPT = {"demo/spotify/authorize"}
 # django-ninja's own pages answer any method with the same read-only document.
 READ_ONLY_ANY_METHOD = {"/api/", "/api/docs", "/api/openapi.json"}
+# A GET shows the page with the form that POSTs; only the POST changes anything.
+GET_SHOWS_THE_FORM = {"/auth/login/"}
 
 
 def site_paths() -> Iterator[str]:
@@ -77,9 +79,21 @@ def test_every_view_that_accepts_post_needs_the_csrf_token():
 def test_every_view_that_accepts_post_refuses_get():
     client = staff_client()
     for path in post_views():
-        if path.strip("/") in CSRF_EXEMPT:
+        if path.strip("/") in CSRF_EXEMPT or path in GET_SHOWS_THE_FORM:
             continue
         assert client.get(path).status_code == 405, path
+
+
+def test_a_get_of_a_form_page_changes_nothing():
+    user = get_user_model().objects.create_superuser(username="root", password=None)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    for path in GET_SHOWS_THE_FORM:
+        before = dict(client.session.items())
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert 'method="post"' in response.content.decode(), path
+        assert dict(client.session.items()) == before, path
 
 
 def test_every_view_that_accepts_post_is_for_staff_only():
@@ -96,4 +110,9 @@ def test_every_view_that_accepts_post_is_for_staff_only():
 
 def test_the_post_views_found_are_the_expected_ones():
     # A new POST view shows up here first: check it is protected, then add it.
-    assert set(post_views()) == {"/sync/refresh/", "/auth/logout/", "/demo/spotify/authorize"}
+    assert set(post_views()) == {
+        "/sync/refresh/",
+        "/auth/login/",
+        "/auth/logout/",
+        "/demo/spotify/authorize",
+    }

@@ -11,9 +11,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import respx
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
+from spotify.fake.tokens import pkce_challenge
 from spotify.models import SpotifyConnection
 from tests.conftest import ACCOUNTS, API
 
@@ -39,14 +41,26 @@ class AccountsService:
         self.app_access_tokens: list[str] = []
         self.refresh_tokens: list[str] = []
         self.codes: dict[str, bool] = {}  # code -> spent
+        self.code_challenges: dict[str, str] = {}  # PKCE: code -> the challenge it was asked with
         self._lock = threading.Lock()
         self.route = router.post(f"{ACCOUNTS}/api/token").mock(side_effect=self._answer)
 
     # --- what tests ask ---------------------------------------------------------------------
-    def issue_code(self) -> str:
+    def issue_code(self, *, code_challenge: str | None = None) -> str:
+        """A code, as Spotify's consent page would give; bound to the PKCE challenge if any."""
         code = f"code-{secrets.token_urlsafe(12)}"
         self.codes[code] = False
+        if code_challenge is not None:
+            self.code_challenges[code] = code_challenge
         return code
+
+    def issue_pkce_code(self) -> dict[str, str]:
+        """A code and the verifier of its challenge: connection_connect's arguments."""
+        verifier = secrets.token_urlsafe(48)
+        return {
+            "code": self.issue_code(code_challenge=pkce_challenge(verifier)),
+            "code_verifier": verifier,
+        }
 
     def count(self, grant_type: str) -> int:
         return self.grants.count(grant_type)
@@ -74,6 +88,10 @@ class AccountsService:
                 self.codes[form["code"]] = True
             if spent:
                 return _oauth_error("invalid_grant", "Invalid authorization code")
+            if not _pkce_verified(
+                form.get("code_verifier"), self.code_challenges.get(form["code"])
+            ):
+                return _oauth_error("invalid_grant", "code_verifier was incorrect")
             return self._tokens(user=True, with_refresh=True)
         assert grant == "refresh_token"
         if self.refresh_delay_seconds:
@@ -101,6 +119,13 @@ class AccountsService:
         return httpx.Response(200, json=body)
 
 
+def _pkce_verified(verifier: str | None, challenge: str | None) -> bool:
+    """As Spotify: a code asked for with a challenge needs its verifier, and only then one."""
+    if challenge is None:
+        return verifier is None
+    return verifier is not None and pkce_challenge(verifier) == challenge
+
+
 def _oauth_error(error: str, description: str) -> httpx.Response:
     return httpx.Response(400, json={"error": error, "error_description": description})
 
@@ -121,26 +146,33 @@ def me_route(router: respx.MockRouter, accounts: AccountsService) -> respx.Route
     return router.get(f"{API}/me").mock(side_effect=me)
 
 
-def logged_in(client: Client, *, staff: bool = True, superuser: bool = False) -> Client:
+def logged_in(
+    client: Client, *, staff: bool = True, superuser: bool = False, manager: bool = False
+) -> Client:
+    """Signs a new user in; a `manager` may connect and disconnect the site's Spotify account."""
     user = get_user_model().objects.create_user(
         username=f"user-{secrets.token_hex(4)}", is_staff=staff, is_superuser=superuser
     )
+    if manager:
+        user.user_permissions.add(Permission.objects.get(codename="manage_site_connection"))
     client.force_login(user)
     return client
 
 
-def start_login(client: Client) -> str:
-    """GET /auth/login/ and return the state it put in the consent URL."""
-    response = client.get("/auth/login/")
+def start_login(client: Client) -> dict[str, str]:
+    """Press Connect (POST /auth/login/) and return the query of the consent URL it leads to."""
+    response = client.post("/auth/login/")
     assert response.status_code == 302
-    query = parse_qs(urlsplit(response["Location"]).query)
-    return query["state"][0]
+    return {
+        key: values[0] for key, values in parse_qs(urlsplit(response["Location"]).query).items()
+    }
 
 
 def connect(client: Client, accounts: AccountsService) -> Any:
     """The whole Connect flow as the browser goes through it; returns the callback's response."""
-    state = start_login(client)
-    return client.get("/auth/callback/", {"code": accounts.issue_code(), "state": state})
+    consent = start_login(client)
+    code = accounts.issue_code(code_challenge=consent["code_challenge"])
+    return client.get("/auth/callback/", {"code": code, "state": consent["state"]})
 
 
 def seed_connection(

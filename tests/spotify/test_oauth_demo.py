@@ -27,7 +27,7 @@ def demo(settings):
 
 def _consent(client, decision: str):
     """Login, then the consent page as a browser shows and submits it; returns the redirect."""
-    login = client.get("/auth/login/")
+    login = client.post("/auth/login/")
     assert login.status_code == 302
     consent_url = login["Location"]
     assert consent_url.startswith("/demo/spotify/authorize?")
@@ -55,7 +55,7 @@ def _consent(client, decision: str):
 
 
 def test_connect_in_demo_mode_goes_through_the_fake_consent_page(client, demo):
-    staff = logged_in(client)
+    staff = logged_in(client, manager=True)
     grants_before = demo_app().stats().get("POST /api/token authorization_code", 0)
 
     response = _consent(staff, "agree")
@@ -70,7 +70,7 @@ def test_connect_in_demo_mode_goes_through_the_fake_consent_page(client, demo):
     assert connection.refresh_token
     assert demo_app().stats()["POST /api/token authorization_code"] == grants_before + 1
 
-    status = client.get("/api/spotify/status/").json()
+    status = staff.get("/api/spotify/status/").json()
     assert status["mode"] == "demo"
     assert status["connected"] is True
     assert status["display_name"] == "Zoë Ångström ✦ 星"
@@ -81,7 +81,7 @@ def test_connect_in_demo_mode_goes_through_the_fake_consent_page(client, demo):
 
 
 def test_cancelling_on_the_demo_consent_page_is_access_denied(client, demo):
-    response = _consent(logged_in(client), "cancel")
+    response = _consent(logged_in(client, manager=True), "cancel")
 
     assert response.status_code == 302
     assert [str(m) for m in get_messages(response.wsgi_request)] == [

@@ -255,7 +255,7 @@ def test_hourly_syncs_for_a_day_make_one_token_call_per_token_lifetime(
 ):
     connected_at = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
     with time_machine.travel(connected_at, tick=False) as clock:
-        connection_connect(code=accounts.issue_code())
+        connection_connect(**accounts.issue_pkce_code())
         for _ in range(24):
             clock.shift(timedelta(hours=1))
             _sync()
@@ -273,7 +273,7 @@ def test_hourly_syncs_for_a_day_make_one_token_call_per_token_lifetime(
 @pytest.mark.django_db
 def test_syncs_every_ten_minutes_within_one_lifetime_reuse_one_token(accounts, me, catalog_routes):
     with time_machine.travel(datetime(2026, 3, 1, 8, 0, tzinfo=UTC), tick=False) as clock:
-        connection_connect(code=accounts.issue_code())
+        connection_connect(**accounts.issue_pkce_code())
         for _ in range(6):
             _sync()
             clock.shift(timedelta(minutes=10))

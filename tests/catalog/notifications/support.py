@@ -9,7 +9,8 @@ from http.server import ThreadingHTTPServer
 from django.utils.module_loading import import_string
 from django_q.models import OrmQ, Schedule
 
-from catalog.notifications.services import ATTEMPT_TASK, DIGEST_TASK
+from catalog.notifications.services import ATTEMPT_TASK
+from catalog.scheduling import NOTIFICATION_DIGESTS_TASK as DIGEST_TASK
 from tests.catalog.webhooks.support import Receiver, receiver_handler
 
 

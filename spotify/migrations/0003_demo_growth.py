@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('spotify', '0001_initial'),
+        ('spotify', '0002_site_connection_permission'),
     ]
 
     operations = [
