@@ -14,7 +14,10 @@ from django.utils import timezone
 from catalog.caching import data_version_forget
 from catalog.fetching import albums_fetch, artists_enrich
 from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SnapshotEntry, SyncRun
-from catalog.notifications.services import notification_deliveries_enqueue
+from catalog.notifications.services import (
+    notification_deliveries_enqueue,
+    notification_deliveries_recover_stale,
+)
 from catalog.selectors import best_image
 from catalog.sync_lock import sync_lock, sync_lock_held_by_another_session
 from catalog.tracks import tracks_sync
@@ -85,6 +88,7 @@ def sync_run_execute(*, trigger: SyncRun.Trigger, client: SpotifyClient | None =
         data_version_forget()  # the run's end is part of the data version (track lists)
         # Every sync also picks up deliveries that a killed worker left pending.
         transaction.on_commit(webhook_deliveries_recover_stale, robust=True)
+        transaction.on_commit(notification_deliveries_recover_stale, robust=True)
         logger.info(
             "Sync %s %s in %.1f s with %s Spotify calls",
             run.pk,

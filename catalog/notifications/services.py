@@ -45,6 +45,9 @@ DIGEST_PERIODS = {
 # what was already sent is never sent again, so the overlap costs nothing.
 DIGEST_SLACK = timedelta(hours=1)
 TEST_TITLE = "Test from Spotify New Releases"
+# A pending delivery whose attempt started (or was due) this long ago lost its worker or its
+# queued task (as for webhooks: longer than django-q2's own re-delivery, Q_RETRY_SECONDS).
+STALE_AFTER = timedelta(minutes=20)
 
 
 def notification_target_digest(target: NotificationTarget) -> str:
@@ -346,6 +349,32 @@ def _retry_schedule(*, delivery: NotificationDelivery) -> None:
             repeats=-1,  # a ONCE schedule is deleted once it has run
             next_run=delivery.attempt_at,
         )
+
+
+def notification_deliveries_recover_stale() -> int:
+    """Deliveries pending long after their attempt started or was due: each gets its next
+    attempt queued, or fails if it had its last. Runs when an attempt starts and after every
+    sync, like the webhooks' recovery."""
+    now = timezone.now()
+    with transaction.atomic():
+        stale = list(
+            NotificationDelivery.objects.select_for_update(skip_locked=True).filter(
+                status=NotificationDelivery.Status.PENDING, attempt_at__lt=now - STALE_AFTER
+            )
+        )
+        for delivery in stale:
+            if delivery.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
+                delivery.last_error = (
+                    "Interrupted: the worker sending the last attempt stopped before it ended"
+                )
+                _delivery_finish(delivery=delivery, status=NotificationDelivery.Status.FAILED)
+                continue
+            delivery.attempt_at = now
+            delivery.save(update_fields=["attempt_at"])
+            _attempt_enqueue(delivery=delivery, attempt=delivery.attempts + 1)
+    if stale:
+        logger.warning("Recovered %s notification deliveries left pending", len(stale))
+    return len(stale)
 
 
 def _delivery_finish(

@@ -2,10 +2,16 @@
 
 from django.utils import timezone
 
-from catalog.notifications.services import notification_attempt_run, notification_digests_send
+from catalog.notifications.services import (
+    notification_attempt_run,
+    notification_deliveries_recover_stale,
+    notification_digests_send,
+)
 
 
 def notification_delivery_attempt(delivery_pk: int, attempt: int) -> None:
+    """One attempt of one delivery; first picks up deliveries a killed worker left pending."""
+    notification_deliveries_recover_stale()
     notification_attempt_run(delivery_pk=delivery_pk, attempt=attempt)
 
 

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django_q.brokers import get_broker
+from django_q.models import OrmQ
 from django_q.scheduler import scheduler
 
 from catalog.models import (
@@ -20,6 +21,7 @@ from catalog.models import (
 )
 from catalog.notifications.services import (
     notification_deliveries_enqueue,
+    notification_deliveries_recover_stale,
     notification_digests_send,
     notification_target_create,
     notification_target_resume,
@@ -290,3 +292,22 @@ def test_a_sync_without_targets_queues_nothing(
     run = _sync(django_capture_on_commit_callbacks)
     assert notification_deliveries_enqueue(run_pk=run.pk) == []
     assert NotificationDelivery.objects.count() == 0
+
+
+def test_a_delivery_a_killed_worker_left_pending_is_picked_up_again(settings, receiver):
+    settings.NOTIFY_URLS = [apprise_url(receiver)]
+    settings.NOTIFY_DIGEST = "daily"
+    releases_create(1)
+    [delivery] = notification_digests_send(now=datetime.now(UTC))
+    OrmQ.objects.all().delete()  # the queued first attempt is lost with its worker
+    NotificationDelivery.objects.filter(pk=delivery.pk).update(
+        attempts=1, attempt_at=datetime.now(UTC) - timedelta(minutes=21)
+    )
+
+    assert notification_deliveries_recover_stale() == 1
+    worker_run()
+
+    delivery.refresh_from_db()
+    assert delivery.status == NotificationDelivery.Status.SUCCEEDED
+    assert delivery.attempts == 2
+    assert len(receiver.requests) == 1
