@@ -14,7 +14,8 @@ from catalog.models import Release
 
 # Between artists and release, as in "Artist \N{EN DASH} Release".
 EN_DASH = "\u2013"
-MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+# What would break the link text: backslashes, emphasis, code and brackets.
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]])")
 
 
 @dataclass(frozen=True)
