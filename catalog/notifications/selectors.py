@@ -6,10 +6,12 @@ from catalog.models import NotificationTarget
 
 
 def notification_targets_visible(*, user_pk: int | None) -> QuerySet[NotificationTarget]:
-    """The user's own targets, then the site-wide ones (NOTIFY_URLS) still configured."""
-    return NotificationTarget.objects.filter(owner_id=user_pk) | NotificationTarget.objects.filter(
-        owner__isnull=True
-    ).exclude(active=False, paused_at__isnull=True)
+    """The user's own targets and the site-wide ones still in NOTIFY_URLS (a removed one is
+    switched off without being paused)."""
+    site_wide = NotificationTarget.objects.filter(owner__isnull=True).exclude(
+        active=False, paused_at__isnull=True
+    )
+    return NotificationTarget.objects.filter(owner_id=user_pk) | site_wide
 
 
 def notification_targets_paused_count() -> int:

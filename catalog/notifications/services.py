@@ -181,6 +181,7 @@ def _deliveries_create(
     deliveries = []
     for target in targets:
         with transaction.atomic():
+            # One writer per target at a time: what was sent is read, then added to, under it.
             NotificationTarget.objects.select_for_update().filter(pk=target.pk).first()
             sent = set(
                 NotificationSent.objects.filter(

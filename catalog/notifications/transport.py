@@ -97,7 +97,12 @@ def notification_send(
         apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured,  # type: ignore[no-untyped-call]
         _addresses_guarded(policy),
     ):
-        delivered = plugin.notify(title=title, body=body, body_format=body_format)
+        try:
+            delivered = plugin.notify(title=title, body=body, body_format=body_format)
+        # Apprise catches its plugins' errors; one it lets through is this attempt's failure (its
+        # message may quote the URL and so a token: only the type is kept).
+        except Exception as unexpected:
+            return SendOutcome(error=f"Unexpected error in Apprise ({type(unexpected).__name__})")
     if delivered:
         return SendOutcome(error="")
     if policy is not None and policy.refused:
