@@ -5,7 +5,6 @@ import socket
 from typing import Any
 
 import apprise
-import pytest
 
 from catalog.notifications import transport
 from catalog.notifications.transport import notification_send
