@@ -7,6 +7,7 @@ from catalog.notifications.services import (
     notification_deliveries_recover_stale,
     notification_digests_send,
 )
+from catalog.scheduling import notification_digests_schedule_ensure
 
 
 def notification_delivery_attempt(delivery_pk: int, attempt: int) -> None:
@@ -16,5 +17,9 @@ def notification_delivery_attempt(delivery_pk: int, attempt: int) -> None:
 
 
 def notification_digests() -> int:
-    """The daily schedule at NOTIFY_DIGEST_TIME; returns how many digests were queued."""
-    return len(notification_digests_send(now=timezone.now()))
+    """The daily schedule at NOTIFY_DIGEST_TIME; returns how many digests were queued. Then puts
+    the schedule's next run back on NOTIFY_DIGEST_TIME: django-q2 adds 24 hours, which a change
+    of daylight saving time turns into 08:00 or 10:00."""
+    queued = len(notification_digests_send(now=timezone.now()))
+    notification_digests_schedule_ensure()
+    return queued

@@ -27,6 +27,7 @@ from catalog.notifications.services import (
     notification_target_resume,
     notification_test_send,
 )
+from catalog.notifications.tasks import notification_digests
 from catalog.scheduling import notification_digests_schedule_ensure
 from catalog.selectors import VARIOUS_ARTISTS_ID
 from catalog.services import sync_run_execute
@@ -311,3 +312,18 @@ def test_a_delivery_a_killed_worker_left_pending_is_picked_up_again(settings, re
     assert delivery.status == NotificationDelivery.Status.SUCCEEDED
     assert delivery.attempts == 2
     assert len(receiver.requests) == 1
+
+
+def test_the_digest_task_keeps_its_schedule_on_local_time_across_daylight_saving(settings):
+    settings.TIME_ZONE = "Europe/Paris"
+    settings.NOTIFY_DIGEST_TIME = "09:00"
+    # Saturday 28 March 2026, 09:00 in Paris (UTC+1); the clocks go forward that night.
+    with time_machine.travel(datetime(2026, 3, 28, 8, 0, 5, tzinfo=UTC), tick=False):
+        schedule, _ = notification_digests_schedule_ensure()
+        # What django-q2 does as it runs the schedule: 24 hours later, 10:00 in summer time.
+        schedule.next_run = datetime(2026, 3, 29, 8, 0, tzinfo=UTC)
+        schedule.save()
+        notification_digests()
+
+    schedule.refresh_from_db()
+    assert schedule.next_run == datetime(2026, 3, 29, 7, 0, tzinfo=UTC)  # 09:00, UTC+2
