@@ -28,8 +28,12 @@ from catalog.models import (
 from catalog.notifications.content import Message, notification_message
 from catalog.notifications.transport import SendOutcome, notification_send
 from catalog.notifications.validators import notification_plugin
-from catalog.selectors import VARIOUS_ARTISTS_ID
-from catalog.webhooks.services import releases_with_credits, sync_run_new_releases
+from catalog.selectors import (
+    VARIOUS_ARTISTS_ID,
+    releases_by_ids,
+    releases_first_seen_after,
+    releases_new_in_run,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +140,7 @@ def notification_deliveries_enqueue(*, run_pk: int) -> list[NotificationDelivery
     return _deliveries_create(
         kind=NotificationDelivery.Kind.SYNC,
         targets=targets,
-        releases=list(sync_run_new_releases(run=run)),
+        releases=releases_new_in_run(run=run),
         run=run,
         first_seen_after=run.started_at - timedelta(microseconds=1),
     )
@@ -155,7 +159,7 @@ def notification_digests_send(*, now: datetime) -> list[NotificationDelivery]:
         if not targets:
             continue
         since = now - DIGEST_PERIODS[kind] - DIGEST_SLACK
-        releases = list(releases_with_credits(Release.objects.filter(first_seen_at__gt=since)))
+        releases = releases_first_seen_after(moment=since)
         deliveries += _deliveries_create(
             kind=kind, targets=targets, releases=releases, run=None, first_seen_after=since
         )
@@ -262,14 +266,8 @@ def _attempt_claim(*, delivery_pk: int, attempt: int) -> NotificationDelivery | 
 
 
 def _message(*, delivery: NotificationDelivery, plugin: apprise.plugins.NotifyBase) -> Message:
-    by_id = {
-        release.spotify_id: release
-        for release in releases_with_credits(
-            Release.objects.filter(spotify_id__in=delivery.release_ids)
-        )
-    }
     return notification_message(
-        releases=[by_id[spotify_id] for spotify_id in delivery.release_ids if spotify_id in by_id],
+        releases=releases_by_ids(spotify_ids=delivery.release_ids),
         plugin=plugin,
         site_url=settings.SITE_URL,
         first_seen_after=delivery.first_seen_after,

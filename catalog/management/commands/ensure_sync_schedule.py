@@ -4,7 +4,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django_q.models import Schedule
 
-from catalog.dashboard_selectors import SYNC_SCHEDULE_NAME
 from catalog.scheduling import (
     HOUSEKEEPING_SCHEDULE_NAME,
     NOTIFICATION_DIGESTS_SCHEDULE_NAME,
@@ -13,6 +12,7 @@ from catalog.scheduling import (
     notification_digests_schedule_ensure,
     sync_schedule_ensure,
 )
+from catalog.selectors import SYNC_SCHEDULE_NAME
 
 
 class Command(BaseCommand):
