@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from catalog.metrics import CatalogCollector
+from observability.metrics import metrics_view
 from project.api import api
 from spotify.conf import DEMO_AUTHORIZE_PATH
 from spotify.views import demo_authorize
@@ -9,6 +11,7 @@ handler500 = "project.middleware.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view(collectors=[CatalogCollector()]), name="metrics"),
     path("api/", api.urls),
     path("auth/", include("spotify.urls")),
     # Demo mode's consent page (the view answers 404 outside demo mode).

@@ -37,6 +37,7 @@ from catalog.selectors.sync_runs import (
     sync_overview,
     sync_task_finished,
     sync_task_queued,
+    task_queue_length,
 )
 
 __all__ = [
@@ -71,4 +72,5 @@ __all__ = [
     "sync_overview",
     "sync_task_finished",
     "sync_task_queued",
+    "task_queue_length",
 ]
