@@ -20,7 +20,7 @@ from catalog.models import (
 )
 from catalog.notifications.services import notification_target_resume
 from catalog.webhooks.services import webhook_endpoint_enable, webhook_endpoint_secret_replace
-from project.admin import ReadOnlyAdmin
+from common.admin import ReadOnlyAdmin
 
 # An endpoint's page shows this many recent deliveries; the full log is under Webhook deliveries.
 WEBHOOK_LOG_ROWS = 50

@@ -18,7 +18,7 @@ from catalog.notifications.services import (
     notification_target_resume,
     notification_test_send,
 )
-from project.auth import staff_required
+from common.auth import staff_required
 
 TEMPLATE = "catalog/notifications.html"
 

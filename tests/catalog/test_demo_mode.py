@@ -19,12 +19,6 @@ pytestmark = pytest.mark.django_db
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 
 
-@pytest.fixture
-def demo_mode(settings):
-    settings.SPOTIFY_CLIENT_ID = ""
-    settings.SPOTIFY_CLIENT_SECRET = ""
-
-
 def test_sync_and_api_without_credentials_serve_the_demo(demo_mode, client, spotify_mock):
     # spotify_mock refuses any real network call: the fake must be answering in process.
     call_command("sync_releases")
