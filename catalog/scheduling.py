@@ -22,6 +22,8 @@ SYNC_TASK = "catalog.tasks.sync_new_releases"
 HOUSEKEEPING_SCHEDULE_NAME = "housekeeping"
 HOUSEKEEPING_TASK = "catalog.tasks.housekeeping"
 FOLLOWING_TASK = "catalog.tasks.following_refresh"
+NOTIFICATION_DIGESTS_SCHEDULE_NAME = "notification-digests"
+NOTIFICATION_DIGESTS_TASK = "catalog.notifications.tasks.notification_digests"
 # Serialises concurrent `ensure_sync_schedule` runs (say, web and worker starting together).
 SCHEDULE_LOCK_KEY = 0x5EC7_5C4E
 # Serialises "Refresh now" presses, so that two at once cannot both find the queue empty.
@@ -73,6 +75,34 @@ def housekeeping_schedule_ensure() -> tuple[Schedule, ScheduleChange]:
         first_run=tomorrow,
         latest_next_run=tomorrow,
     )
+
+
+def notification_digests_schedule_ensure() -> tuple[Schedule, ScheduleChange]:
+    """Makes the one daily `notification-digests` schedule run at NOTIFY_DIGEST_TIME in
+    TIME_ZONE; a changed time moves the next run to it."""
+    hour, minute = (int(part) for part in settings.NOTIFY_DIGEST_TIME.split(":"))
+    now = timezone.localtime()
+    due = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if due <= now:
+        due += timedelta(days=1)
+    schedule, change = _schedule_ensure(
+        name=NOTIFICATION_DIGESTS_SCHEDULE_NAME,
+        wanted={
+            "func": NOTIFICATION_DIGESTS_TASK,
+            "schedule_type": Schedule.DAILY,
+            "minutes": None,
+        },
+        first_run=due,
+        latest_next_run=due,
+    )
+    # django-q2 adds whole days in UTC: after a change of time (or of daylight saving time) the
+    # next run is put back on the wanted local time.
+    current = timezone.localtime(schedule.next_run) if schedule.next_run else None
+    if current is None or (current.hour, current.minute) != (hour, minute):
+        schedule.next_run = due
+        schedule.save(update_fields=["next_run"])
+        change = ScheduleChange.UPDATED if change == ScheduleChange.UNCHANGED else change
+    return schedule, change
 
 
 def _schedule_ensure(
