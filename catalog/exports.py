@@ -173,17 +173,21 @@ def release_csv(
     rows: Iterable[dict[str, Any]] = ()
     if snapshot is not None:
         rows = _pages(
-            lambda limit, offset: selectors.release_list(
-                snapshot=snapshot,
-                limit=limit,
-                offset=offset,
-                filters=novelty.release_filters(album_type=choice.album_type),
+            lambda limit, offset: selectors.Page(
+                count=0,
+                items=selectors.release_rows(
+                    snapshot=snapshot,
+                    limit=limit,
+                    offset=offset,
+                    filters=novelty.release_filters(album_type=choice.album_type),
+                ),
             )
         )
     return _csv_response(
         filename=_filename("releases", snapshot),
         columns=RELEASE_CSV,
-        rows=(RankedReleaseOut.from_orm(release).model_dump() for release in rows),
+        # Validated as the API's, so that every cell reads as in the JSON (`first_seen_at`…).
+        rows=(RankedReleaseOut.model_validate(row).model_dump() for row in rows),
     )
 
 

@@ -1,8 +1,7 @@
 """The Atom feed of releases we saw for the first time, for feed readers."""
 
 import io
-from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.sites.shortcuts import get_current_site
@@ -16,7 +15,6 @@ from django.views.decorators.http import require_GET
 from pydantic import BaseModel, ConfigDict, Field
 
 from catalog.parameters import AlbumType, Genre, SpotifyId, query_checked
-from catalog.schemas import ReleaseSummaryOut
 from catalog.selectors import FeedFilters, ReleaseFilters, releases_first_seen
 
 # Readers poll often; a long window of a busy market must not make every poll a large answer.
@@ -48,22 +46,14 @@ class FeedQuery(BaseModel):
         )
 
 
-@dataclass(frozen=True)
-class FeedEntry:
-    """A release in the API's shape, and its artists' genres (the entry's categories)."""
-
-    release: ReleaseSummaryOut
-    genres: list[str]
-
-
 class _BufferedAtom1Feed(feedgenerator.Atom1Feed):
-    """Atom written into a buffer, then into the response at once: written straight into the
-    response, each of the XML writer's many small writes costs a conversion to bytes."""
+    """Atom written as text into a buffer, then into the response at once: written straight into
+    the response, each of the XML writer's many small writes costs an encoding and a copy."""
 
     def write(self, outfile: Any, encoding: str) -> None:
-        buffer = io.BytesIO()
+        buffer = io.StringIO()
         super().write(buffer, encoding)
-        outfile.write(buffer.getvalue())
+        outfile.write(buffer.getvalue().encode(encoding))
 
 
 def _feed_build(*, request: HttpRequest, query: FeedQuery) -> feedgenerator.Atom1Feed:
@@ -87,48 +77,45 @@ def _feed_build(*, request: HttpRequest, query: FeedQuery) -> feedgenerator.Atom
         filters=query.filters(),
         limit=query.limit,
     )
-    for row in entries:
-        entry = FeedEntry(
-            release=ReleaseSummaryOut.model_validate(row["release"]), genres=row["genres"]
-        )
-        release = entry.release
-        artist_names = _artist_names(entry)
-        cover = release.image
+    for entry in entries:
+        # `ReleaseSummaryOut`'s fields, as the API writes them (see `releases_first_seen`).
+        release = entry["release"]
+        artist_names = ", ".join(artist["name"] for artist in release["artists"])
+        artist_names = artist_names or "Unknown artist"
+        first_seen_at = datetime.fromisoformat(release["first_seen_at"])
+        cover = release["image"]
         feed.add_item(
-            title=f"{artist_names} \N{EN DASH} {release.name}",
-            link=release.spotify_url or f"https://open.spotify.com/album/{release.id}",
-            description=_entry_description(entry),
+            title=f"{artist_names} \N{EN DASH} {release['name']}",
+            link=release["spotify_url"] or f"https://open.spotify.com/album/{release['id']}",
+            description=_entry_description(release, artist_names=artist_names),
             # Spotify's URI: the same release keeps the same id in every reader, whatever our host.
-            unique_id=f"spotify:album:{release.id}",
+            unique_id=f"spotify:album:{release['id']}",
             # Spotify's covers are JPEGs; their size in bytes is unknown without fetching them.
             enclosures=[feedgenerator.Enclosure(cover, "0", "image/jpeg")] if cover else [],
-            pubdate=release.first_seen_at,
-            updateddate=release.first_seen_at,
+            pubdate=first_seen_at,
+            updateddate=first_seen_at,
             author_name=artist_names,
-            categories=[release.album_type, *entry.genres],
+            categories=[release["album_type"], *entry["genres"]],
         )
     return feed
 
 
-def _entry_description(entry: FeedEntry) -> str:
-    release = entry.release
+def _entry_description(release: dict[str, Any], *, artist_names: str) -> str:
     return str(
         format_html(
             '{}<p>{} by {}, released {}{}.</p><p><a href="{}">Listen on Spotify</a></p>',
-            format_html('<p><img src="{}" alt="Cover of {}"></p>', release.image, release.name)
-            if release.image
+            format_html(
+                '<p><img src="{}" alt="Cover of {}"></p>', release["image"], release["name"]
+            )
+            if release["image"]
             else "",
-            release.album_type.capitalize(),
-            _artist_names(entry),
-            release.release_date or "on an unknown date",
-            f", {release.total_tracks} tracks" if release.total_tracks else "",
-            release.spotify_url,
+            release["album_type"].capitalize(),
+            artist_names,
+            release["release_date"] or "on an unknown date",
+            f", {release['total_tracks']} tracks" if release["total_tracks"] else "",
+            release["spotify_url"],
         )
     )
-
-
-def _artist_names(item: FeedEntry) -> str:
-    return ", ".join(artist.name for artist in item.release.artists) or "Unknown artist"
 
 
 def _invalid_feed_query(request: HttpRequest, problems: str) -> HttpResponse:

@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
 from django.db.models import Count, F, Prefetch, QuerySet, Window
 
 from catalog.models import Release, ReleaseArtist, Snapshot, SyncRun
-from catalog.schemas import CreditedArtistOut, ReleaseSummaryOut
+from catalog.schemas import CreditedArtistOut, RankedReleaseOut, ReleaseSummaryOut
 from catalog.selectors.artists import ARTIST_FIELDS_SQL, RELEASE_FIELDS_SQL, json_object_sql
 from catalog.selectors.filters import NO_RELEASE_FILTERS, ReleaseFilters
 from catalog.selectors.snapshots import Page
+from common.db import prepared_cursor
 
 
 def _with_credits(releases: QuerySet[Release]) -> QuerySet[Release]:
@@ -110,17 +110,27 @@ def releases_first_seen(
     chosen, params = (
         releases.order_by("-first_seen_at", "-pk").values("pk")[:limit].query.sql_with_params()
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(FIRST_SEEN_SQL.format(chosen=chosen), params)
         (document,) = cursor.fetchone()
     entries: list[dict[str, Any]] = json.loads(document)
     return entries
 
 
-# The entry: `ReleaseSummaryOut`'s fields (its artists in Spotify's order), then `genres`.
-FIRST_SEEN_SQL = """
+# `ReleaseSummaryOut`'s fields of the release aliased `release`, its artists in Spotify's order.
+SUMMARY_FIELDS_SQL = RELEASE_FIELDS_SQL | {
+    "artists": f"""array(
+        SELECT {json_object_sql(CreditedArtistOut, ARTIST_FIELDS_SQL)}
+        FROM catalog_releaseartist credit
+        JOIN catalog_artist artist ON artist.id = credit.artist_id
+        WHERE credit.release_id = release.id ORDER BY credit.position
+    )"""  # noqa: S608
+}
+
+# The entry: `ReleaseSummaryOut`'s fields, then `genres`.
+FIRST_SEEN_SQL = f"""
 SELECT coalesce(json_agg(json_build_object(
-    'release', {release},
+    'release', {json_object_sql(ReleaseSummaryOut, SUMMARY_FIELDS_SQL)},
     'genres', array(
         SELECT DISTINCT genre FROM catalog_releaseartist credit
         JOIN catalog_artist artist ON artist.id = credit.artist_id, unnest(artist.genres) genre
@@ -129,17 +139,37 @@ SELECT coalesce(json_agg(json_build_object(
 ) ORDER BY release.first_seen_at DESC, release.id DESC), '[]')::text
 FROM catalog_release release
 WHERE release.id IN ({{chosen}})
+"""  # noqa: S608 (SQL from the schemas' field map; values as parameters)
+
+
+def release_rows(
+    *, snapshot: Snapshot, limit: int, offset: int, filters: ReleaseFilters = NO_RELEASE_FILTERS
+) -> list[dict[str, Any]]:
+    """`release_list`'s page as dicts of `RankedReleaseOut`'s shape, which PostgreSQL writes in
+    ONE statement (for the CSV export: no model instance per row). Starts from the snapshot's
+    entries, so its cost does not grow with the history held."""
+    conditions, params = filters.as_sql("release")
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            RELEASE_ROWS_SQL.format(conditions=" AND ".join(conditions) or "TRUE"),
+            [snapshot.pk, *params, limit, offset],
+        )
+        (document,) = cursor.fetchone()
+    rows: list[dict[str, Any]] = json.loads(document)
+    return rows
+
+
+RELEASE_ROWS_SQL = """
+SELECT coalesce(json_agg({ranked} ORDER BY entry.rank), '[]')::text
+FROM (
+    SELECT entry.rank, entry.release_id
+    FROM catalog_snapshotentry entry
+    JOIN catalog_release release ON release.id = entry.release_id
+    WHERE entry.snapshot_id = %s AND {{conditions}}
+    ORDER BY entry.rank
+    LIMIT %s OFFSET %s
+) entry
+JOIN catalog_release release ON release.id = entry.release_id
 """.format(  # noqa: S608 (SQL from the schemas' field map; values as parameters)
-    release=json_object_sql(
-        ReleaseSummaryOut,
-        RELEASE_FIELDS_SQL
-        | {
-            "artists": f"""array(
-                SELECT {json_object_sql(CreditedArtistOut, ARTIST_FIELDS_SQL)}
-                FROM catalog_releaseartist credit
-                JOIN catalog_artist artist ON artist.id = credit.artist_id
-                WHERE credit.release_id = release.id ORDER BY credit.position
-            )"""  # noqa: S608
-        },
-    )
+    ranked=json_object_sql(RankedReleaseOut, SUMMARY_FIELDS_SQL | {"rank": "entry.rank"})
 )
