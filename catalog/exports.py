@@ -173,14 +173,11 @@ def release_csv(
     rows: Iterable[dict[str, Any]] = ()
     if snapshot is not None:
         rows = _pages(
-            lambda limit, offset: selectors.Page(
-                count=0,
-                items=selectors.release_rows(
-                    snapshot=snapshot,
-                    limit=limit,
-                    offset=offset,
-                    filters=novelty.release_filters(album_type=choice.album_type),
-                ),
+            lambda limit, offset: selectors.release_list(
+                snapshot=snapshot,
+                limit=limit,
+                offset=offset,
+                filters=novelty.release_filters(album_type=choice.album_type),
             )
         )
     return _csv_response(

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, F, Prefetch, QuerySet, Window
+from django.db.models import Prefetch, QuerySet
 
 from catalog.models import Release, ReleaseArtist, Snapshot, SyncRun
 from catalog.schemas import CreditedArtistOut, RankedReleaseOut, ReleaseSummaryOut
@@ -29,20 +29,23 @@ def _with_credits(releases: QuerySet[Release]) -> QuerySet[Release]:
 def release_list(
     *, snapshot: Snapshot, limit: int, offset: int, filters: ReleaseFilters = NO_RELEASE_FILTERS
 ) -> Page:
-    """The snapshot's releases that pass `filters` in Spotify's rank order (`rank` annotated),
-    with their credits: two queries."""
-    releases = Release.objects.filter(filters.as_expression(), entries__snapshot=snapshot)
-    page: list[Any] = list(
-        _with_credits(
-            releases.annotate(rank=F("entries__rank"), total=Window(Count("pk"))).order_by(
-                "entries__rank"
-            )[offset : offset + limit]
+    """The snapshot's releases that pass `filters` in Spotify's rank order, as dicts of
+    `RankedReleaseOut`'s shape, and their count: ONE prepared statement, in which PostgreSQL
+    writes each release with its artists (no model instance per row); a second one counts past
+    the last page. Starts from the snapshot's entries, so its cost does not grow with the
+    history held."""
+    conditions, params = filters.as_sql("release")
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            RELEASE_LIST_SQL.format(conditions=" AND ".join(conditions) or "TRUE"),
+            [snapshot.pk, *params, limit, offset],
         )
-    )
-    if page:
-        count = page[0].total
+        total, document = cursor.fetchone()
+    page: list[dict[str, Any]] = json.loads(document)
+    if total is not None:
+        count = total
     elif filters.active:
-        count = releases.count()
+        count = Release.objects.filter(filters.as_expression(), entries__snapshot=snapshot).count()
     else:
         count = snapshot.release_count
     return Page(count=count, items=page)
@@ -142,27 +145,11 @@ WHERE release.id IN ({{chosen}})
 """  # noqa: S608 (SQL from the schemas' field map; values as parameters)
 
 
-def release_rows(
-    *, snapshot: Snapshot, limit: int, offset: int, filters: ReleaseFilters = NO_RELEASE_FILTERS
-) -> list[dict[str, Any]]:
-    """`release_list`'s page as dicts of `RankedReleaseOut`'s shape, which PostgreSQL writes in
-    ONE statement (for the CSV export: no model instance per row). Starts from the snapshot's
-    entries, so its cost does not grow with the history held."""
-    conditions, params = filters.as_sql("release")
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            RELEASE_ROWS_SQL.format(conditions=" AND ".join(conditions) or "TRUE"),
-            [snapshot.pk, *params, limit, offset],
-        )
-        (document,) = cursor.fetchone()
-    rows: list[dict[str, Any]] = json.loads(document)
-    return rows
-
-
-RELEASE_ROWS_SQL = """
-SELECT coalesce(json_agg({ranked} ORDER BY entry.rank), '[]')::text
+# Parameters: the snapshot's, the conditions', then the page's limit and offset.
+RELEASE_LIST_SQL = """
+SELECT max(entry.total), coalesce(json_agg({ranked} ORDER BY entry.rank), '[]')::text
 FROM (
-    SELECT entry.rank, entry.release_id
+    SELECT entry.rank, entry.release_id, count(*) OVER () AS total
     FROM catalog_snapshotentry entry
     JOIN catalog_release release ON release.id = entry.release_id
     WHERE entry.snapshot_id = %s AND {{conditions}}
