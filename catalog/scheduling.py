@@ -110,14 +110,16 @@ def sync_refresh_request() -> RefreshOutcome:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK_KEY])
+        # Queued before running: a worker takes the sync lock before it clears the queued mark,
+        # so read in this order a sync moving from one to the other is always seen as one of them.
+        queued = sync_task_queued(func=SYNC_TASK)
+        if queued is not None:
+            return RefreshOutcome(state=RefreshState.ALREADY_QUEUED, task_id=queued)
         if (
             SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exists()
             or sync_lock_held_by_another_session()
         ):
             return RefreshOutcome(state=RefreshState.ALREADY_RUNNING)
-        queued = sync_task_queued(func=SYNC_TASK)
-        if queued is not None:
-            return RefreshOutcome(state=RefreshState.ALREADY_QUEUED, task_id=queued)
         task_id = str(
             async_task(SYNC_TASK, trigger=SyncRun.Trigger.MANUAL.value, task_name="Refresh now")
         )
