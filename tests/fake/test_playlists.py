@@ -19,9 +19,7 @@ def _uris(count: int, start: int = 0) -> list[str]:
 
 
 def _create(client: httpx.Client, headers: dict[str, str]) -> httpx.Response:
-    return client.post(
-        "/v1/me/playlists", json={"name": "Mine", "public": False}, headers=headers
-    )
+    return client.post("/v1/me/playlists", json={"name": "Mine", "public": False}, headers=headers)
 
 
 def test_a_private_playlist_is_created_and_its_items_replaced_then_added(client, fake):
@@ -52,9 +50,7 @@ def test_a_revoked_scope_answers_403_on_the_items(client, fake):
     user = _user(client)
     playlist_id = _create(client, user).json()["id"]
     fake.configure(revoked_scopes=[PLAYLIST_SCOPE])
-    answer = client.put(
-        f"/v1/playlists/{playlist_id}/items", json={"uris": _uris(1)}, headers=user
-    )
+    answer = client.put(f"/v1/playlists/{playlist_id}/items", json={"uris": _uris(1)}, headers=user)
     assert answer.status_code == 403
 
 
@@ -75,9 +71,7 @@ def test_a_deleted_playlist_is_404(client, fake):
     user = _user(client)
     playlist_id = _create(client, user).json()["id"]
     assert client.delete(f"/v1/playlists/{playlist_id}/followers", headers=user).status_code == 200
-    answer = client.put(
-        f"/v1/playlists/{playlist_id}/items", json={"uris": _uris(1)}, headers=user
-    )
+    answer = client.put(f"/v1/playlists/{playlist_id}/items", json={"uris": _uris(1)}, headers=user)
     assert answer.status_code == 404
     assert fake.playlists() == []
 
