@@ -4,7 +4,6 @@ scope, ownership and Development Mode limits Spotify enforces."""
 import httpx
 import pytest
 
-from spotify.fake import FakeSpotify
 from tests.fake.helpers import bearer, user_tokens
 
 PLAYLIST_SCOPE = "playlist-modify-private"
