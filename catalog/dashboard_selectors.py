@@ -1,14 +1,16 @@
 """Reads for the dashboard pages. Each makes a fixed number of queries, whatever the page size."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 from django_q.tasks import fetch
 
+from catalog.following_selectors import following_artists
 from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SyncRun
 from catalog.parameters import album_types
 from catalog.selectors import ArtistReleasePage, ReleaseFilters, SearchText, artist_release_page
@@ -54,11 +56,52 @@ def dashboard_artists(
 ) -> ArtistGrid:
     """Artists credited on the snapshot, newest release first; `search` matches artist or release
     names, `releases` keeps artists with a release that passes (and shows that release)."""
-    credits = ReleaseArtist.objects.filter(
-        Q(artist=OuterRef("pk"), release__entries__snapshot=snapshot)
-        & (releases or ReleaseFilters()).as_q("release__")
+    return _artist_grid(
+        artists=Artist.objects.all(),
+        in_scope=Q(release__entries__snapshot=snapshot),
+        search=search,
+        releases=releases,
+        page_number=page_number,
+        per_page=per_page,
     )
-    artists = Artist.objects.filter(Exists(credits))
+
+
+def following_artist_grid(
+    *,
+    user: Any,
+    days: int,
+    search: str = "",
+    releases: ReleaseFilters | None = None,
+    page_number: int | str | None = 1,
+    per_page: int = 24,
+    now: datetime | None = None,
+) -> ArtistGrid:
+    """The "Following" view: the artists the user follows with releases of the last `days` days
+    (the window of /api/me/releases/), as the dashboard's cards."""
+    since = timezone.localdate(now or timezone.now()) - timedelta(days=days)
+    return _artist_grid(
+        artists=following_artists(user=user),
+        in_scope=Q(release__release_date_sort__gte=since),
+        search=search,
+        releases=releases,
+        page_number=page_number,
+        per_page=per_page,
+    )
+
+
+def _artist_grid(
+    *,
+    artists: QuerySet[Artist],
+    in_scope: Q,
+    search: str,
+    releases: ReleaseFilters | None,
+    page_number: int | str | None,
+    per_page: int,
+) -> ArtistGrid:
+    credits = ReleaseArtist.objects.filter(
+        Q(artist=OuterRef("pk")) & in_scope & (releases or ReleaseFilters()).as_q("release__")
+    )
+    artists = artists.filter(Exists(credits))
     if search:
         # Case- and accent-insensitive, as the API's search: "beyonce" finds "Beyoncé".
         wanted = SearchText(Value(search))

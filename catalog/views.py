@@ -22,6 +22,7 @@ from catalog.dashboard_selectors import (
     sync_overview,
     sync_task_finished,
 )
+from catalog.following_selectors import following_artist_spotify_ids
 from catalog.parameters import AlbumType, Pagination, SearchTerm, query_checked
 from catalog.scheduling import RefreshState, sync_refresh_request
 from catalog.selectors import ReleaseFilters, snapshot_latest, sync_latest_succeeded_started_at
@@ -103,6 +104,8 @@ def dashboard(request: HtmxHttpRequest, query: DashboardQuery) -> HttpResponse:
         "new_only": new_only,
         "exclude_various_artists": exclude_various_artists,
         "new_since": new_since,
+        # Signed-in users' "You follow" marks, set by the page's script: never in the list.
+        "followed_artist_ids": sorted(following_artist_spotify_ids(user=request.user)),
         "filtered": bool(search or release_type or new_only or exclude_various_artists),
         "feed_url": _with_query(reverse("release-feed"), release_query),
         "csv_url": _with_query(
