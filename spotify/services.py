@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from django.apps import apps
 from django.db import connection as db_connection
 from django.db import models, transaction
 from django.utils import timezone
@@ -15,13 +16,11 @@ from spotify.conf import spotify_settings
 from spotify.crypto import EncryptedTextField, token_fernet
 from spotify.errors import BadResponseError
 from spotify.http import SpotifyHttp, process_client
-from spotify.models import AppToken, SpotifyConnection, UserConnection
+from spotify.models import SpotifyConnection, UserConnection
 from spotify.tokens import StaticTokenSource, mark_needs_reconnect, token_expiry
 from spotify.types import TokenGrant, User
 
 logger = logging.getLogger(__name__)
-
-MODELS_WITH_TOKENS: tuple[type[models.Model], ...] = (AppToken, SpotifyConnection, UserConnection)
 
 
 def connection_connect(*, code: str, code_verifier: str) -> SpotifyConnection:
@@ -153,7 +152,7 @@ def user_connection_needs_reconnect(*, connection: UserConnection, reason: str) 
 
 
 def token_key_rotate() -> int:
-    """Re-encrypts every stored token with the first TOKEN_ENCRYPTION_KEYS key; returns how many.
+    """Re-encrypts every stored secret with the first TOKEN_ENCRYPTION_KEYS key; returns how many.
 
     Works on the ciphertext (MultiFernet.rotate) so that plaintext tokens never leave the database
     layer; every listed key must still decrypt until this has run.
@@ -162,7 +161,7 @@ def token_key_rotate() -> int:
     rotated = 0
     quote = db_connection.ops.quote_name
     with transaction.atomic(), db_connection.cursor() as cursor:
-        for model in MODELS_WITH_TOKENS:
+        for model in models_with_encrypted_fields():
             table = quote(model._meta.db_table)
             pk = quote(_column(model._meta.pk))
             for field in model._meta.concrete_fields:
@@ -181,6 +180,16 @@ def token_key_rotate() -> int:
                     rotated += 1
     logger.info("Re-encrypted %s stored tokens with the current key", rotated)
     return rotated
+
+
+def models_with_encrypted_fields() -> list[type[models.Model]]:
+    """Every installed model with an encrypted column: Spotify's tokens, and whatever other app
+    keeps its secrets with EncryptedTextField (feed tokens, webhook secrets)."""
+    return [
+        model
+        for model in apps.get_models()
+        if any(isinstance(field, EncryptedTextField) for field in model._meta.concrete_fields)
+    ]
 
 
 def _column(field: models.Field[Any, Any] | None) -> str:

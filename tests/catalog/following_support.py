@@ -1,15 +1,29 @@
 """Your artists end to end: users who connect their own account on the fake Spotify, over HTTP."""
 
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
 from catalog.models import SyncRun
 from catalog.services import sync_run_execute
-from tests.e2e.conftest import FakeServer
+from spotify.fake import FakeConfig, FakeSpotify
+from spotify.fake.server import serve_in_thread
+from tests.e2e.conftest import FakeServer, point_settings_at
+
+
+@pytest.fixture
+def fake(settings: Any) -> Iterator[FakeServer]:
+    """The fake Spotify over HTTP, whose accounts follow a few artists each. Test modules take it
+    with `fake = following_support.fake`."""
+    app = FakeSpotify(FakeConfig(release_count=60, followed_artist_count=6))
+    with serve_in_thread(app) as root:
+        point_settings_at(settings, root)
+        yield FakeServer(app=app, root=root)
 
 
 def signed_in(name: str) -> Client:

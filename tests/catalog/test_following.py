@@ -6,16 +6,23 @@ from math import ceil
 
 import pytest
 from django.utils import timezone
+from django_q.models import OrmQ
 
-from catalog.following import following_sync
+from catalog.following import following_refresh_request, following_sync
 from catalog.following_selectors import following_rotation_progress
 from catalog.models import Artist, FollowedArtist, Release, SnapshotEntry
+from catalog.scheduling import FOLLOWING_TASK
+from catalog.tasks import TASK_ALLOWLIST
+from catalog.tasks import following_refresh as following_refresh_task
 from spotify.client import site_client
 from spotify.models import UserConnection
+from tests.catalog import following_support
 from tests.catalog.following_support import connect, followed_ids, signed_in, sync
 from tests.e2e.conftest import FakeServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+fake = following_support.fake
 
 
 def _release_ids(client) -> set[str]:
@@ -92,6 +99,7 @@ def test_a_release_found_in_the_editorial_list_and_through_a_follow_is_stored_on
     assert followed & editorial, "some followed releases are in the editorial list too"
     assert followed - editorial, "and some are found only through the followed artists"
     # The snapshot stays what Spotify listed.
+    assert run.snapshot is not None
     assert run.snapshot.release_count == len(editorial) == 30
     # Enriched with their track lists like the others.
     assert not Release.objects.filter(
@@ -228,3 +236,24 @@ def test_disconnecting_deletes_the_tokens_and_follows(fake: FakeServer):
     assert not UserConnection.objects.exists()
     assert not FollowedArtist.objects.exists()
     assert Release.objects.exists()  # the catalog keeps the releases themselves
+
+
+def test_a_refresh_asked_from_the_users_page_is_queued_and_reads_the_list_again(
+    fake: FakeServer,
+):
+    user = signed_in("ria")
+    connect(user, account="fakeuser2")
+    sync()
+    connection = UserConnection.objects.get()
+    FollowedArtist.objects.filter(connection=connection).delete()
+
+    assert following_refresh_request(user=connection.user)
+
+    (queued,) = OrmQ.objects.all()
+    assert queued.func() == FOLLOWING_TASK
+    assert FOLLOWING_TASK in TASK_ALLOWLIST
+    assert UserConnection.objects.get().following_refresh_requested
+    summary = following_refresh_task(*queued.task["args"])
+    assert summary.startswith("1 list(s) read")
+    assert FollowedArtist.objects.filter(connection=connection).count() == 6
+    assert not UserConnection.objects.get().following_refresh_requested
