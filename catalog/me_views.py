@@ -138,10 +138,12 @@ def token_create(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_revoke(request: HttpRequest) -> HttpResponse:
+    """Another user's token (or none) is a 404, as on the API."""
     try:
+        token_id = int(request.POST.get("token", ""))
         personal_token_revoke(token_id=token_id, user=request.user)
-    except PersonalToken.DoesNotExist:
+    except (ValueError, PersonalToken.DoesNotExist):
         raise Http404("No such token of yours") from None
     messages.success(request, "The token was revoked.")
     return redirect("me")

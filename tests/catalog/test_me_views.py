@@ -21,6 +21,7 @@ HTMX = {"HX-Request": "true"}
 ACTIONS = [
     "/me/follows/refresh/",
     "/me/tokens/",
+    "/me/tokens/revoke/",
     "/me/feed/",
     "/me/feed/revoke/",
     "/me/playlist/on/",
@@ -142,7 +143,8 @@ def test_revoking_another_users_token_is_a_404_and_keeps_it():
     personal_token_create(user=get_user_model().objects.get(username="bob"))
     bobs = PersonalToken.objects.get()
 
-    assert alice.post(f"/me/tokens/{bobs.pk}/revoke/").status_code == 404
+    assert alice.post("/me/tokens/revoke/", {"token": bobs.pk}).status_code == 404
+    assert alice.post("/me/tokens/revoke/", {"token": "x"}).status_code == 404
     assert PersonalToken.objects.filter(pk=bobs.pk).exists()
 
 
@@ -151,7 +153,7 @@ def test_revoking_ones_own_token():
     personal_token_create(user=connection.user)
     token = PersonalToken.objects.get()
 
-    assert client.post(f"/me/tokens/{token.pk}/revoke/").status_code == 302
+    assert client.post("/me/tokens/revoke/", {"token": token.pk}).status_code == 302
     assert not PersonalToken.objects.exists()
 
 
