@@ -14,10 +14,13 @@ from catalog.playlists import (
 )
 from spotify.client import user_client
 from spotify.models import UserConnection
+from tests.catalog import following_support
 from tests.catalog.following_support import connect, signed_in, sync
 from tests.e2e.conftest import FakeServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+fake = following_support.fake
 
 PLAYLIST_SCOPE = "playlist-modify-private"
 WRITES = ("POST /v1/me/playlists", "PUT /v1/playlists/{id}/items", "POST /v1/playlists/{id}/items")
