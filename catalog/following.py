@@ -24,7 +24,6 @@ from catalog.tracks import SEVERAL_ALBUMS, tracks_sync
 from spotify.client import ALBUMS_BATCH_SIZE, ARTIST_ALBUMS, SpotifyClient, user_client
 from spotify.errors import (
     ForbiddenEndpointError,
-    RateLimitedError,
     ReconnectNeededError,
     RequestRejectedError,
     SpotifyError,
@@ -160,7 +159,8 @@ def _artists_check(
     tracks_one_by_one = endpoint_forbidden(SEVERAL_ALBUMS)
     due = artists_due(now=now, user_pks=user_pks)
     try:
-        for artist in due.only("pk", "spotify_id", "name").iterator():
+        # Every artist costs at least one call: the budget bounds the rows read too.
+        for artist in due.only("pk", "spotify_id", "name")[:budget]:
             cost = 1 if by_search else len(FOLLOWED_ARTIST_GROUPS)
             # What the track lists of the releases found so far will cost is kept back.
             if (
@@ -182,9 +182,7 @@ def _artists_check(
             for album in albums:
                 if (when := album.release_date_sortable) is not None and when >= oldest:
                     found.setdefault(album.id, album)
-    except RateLimitedError as error:
-        result.warnings.append(f"Followed artists left for the next sync: {error}")
-    except SpotifyError as error:
+    except SpotifyError as error:  # a long Retry-After included: the rest waits
         result.warnings.append(f"Followed artists left for the next sync: {error}")
     albums = list(found.values())
     with transaction.atomic():

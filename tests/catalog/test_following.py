@@ -15,7 +15,7 @@ from catalog.scheduling import FOLLOWING_TASK
 from catalog.tasks import TASK_ALLOWLIST
 from catalog.tasks import following_refresh as following_refresh_task
 from spotify.client import site_client
-from spotify.models import UserConnection
+from spotify.models import ForbiddenEndpoint, UserConnection
 from tests.catalog import following_support
 from tests.catalog.following_support import connect, followed_ids, signed_in, sync
 from tests.e2e.conftest import FakeServer
@@ -257,3 +257,42 @@ def test_a_refresh_asked_from_the_users_page_is_queued_and_reads_the_list_again(
     assert summary.startswith("1 list(s) read")
     assert FollowedArtist.objects.filter(connection=connection).count() == 6
     assert not UserConnection.objects.get().following_refresh_requested
+
+
+def test_a_403_on_artist_albums_is_remembered_and_search_checks_the_artists(fake: FakeServer):
+    user = signed_in("sam")
+    connect(user, account="fakeuser2")
+    sync()
+    Artist.objects.update(albums_checked_at=None)
+    Release.objects.filter(artists__follows__isnull=False).delete()
+    fake.configure(persistent_error_status=403, fault_paths=["/v1/artists/"])
+    before = fake.calls("GET /v1/artists/{id}/albums")
+
+    first = following_sync(client=site_client())
+    albums_calls = fake.calls("GET /v1/artists/{id}/albums") - before
+    second = following_sync(client=site_client(), now=timezone.now() + timedelta(days=2))
+
+    assert ForbiddenEndpoint.objects.filter(endpoint="GET /artists/{id}/albums").exists()
+    assert albums_calls == 1  # paid once, then remembered
+    assert fake.calls("GET /v1/artists/{id}/albums") - before == albums_calls
+    assert first.artists_checked == 5  # the one refused waits for the next run
+    assert second.artists_checked == 6
+    assert first.releases_found > 0
+    assert any("through search" in warning for warning in first.warnings)
+    assert _release_ids(user)
+
+
+def test_a_long_retry_after_leaves_the_rest_of_the_rotation_for_later(fake: FakeServer, settings):
+    user = signed_in("tia")
+    connect(user, account="fakeuser2")
+    sync()
+    Artist.objects.update(albums_checked_at=None)
+    settings.SPOTIFY_MAX_RETRY_AFTER_SECONDS = 5
+    fake.configure(rate_limit_requests=1, retry_after_seconds=3600, fault_paths=["/v1/artists/"])
+
+    result = following_sync(client=site_client())
+
+    assert result.artists_checked == 0
+    assert any("rate limiting" in warning for warning in result.warnings)
+    assert not Artist.objects.filter(albums_checked_at__isnull=False).exists()
+    assert following_sync(client=site_client()).artists_checked == 6
