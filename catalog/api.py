@@ -8,7 +8,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
 from catalog import selectors
-from catalog.models import Snapshot
+from catalog.models import Release, Snapshot
 from catalog.parameters import AlbumType, Genre, Pagination, SearchTerm
 from catalog.schemas import (
     ArtistDetailOut,
@@ -30,9 +30,7 @@ class SnapshotChoice(Schema):
 
 
 class ArtistFilters(Schema):
-    q: SearchTerm | None = Field(
-        None, description="Part of the artist's name; case and accents ignored."
-    )
+    q: SearchTerm | None = Field(None, description=selectors.SEARCH_DESCRIPTION)
     genre: Genre | None = Field(None, description="Artists tagged with this genre.")
     released_after: datetime.date | None = Field(None, description="Releases on or after this day.")
     released_before: datetime.date | None = Field(
@@ -111,10 +109,7 @@ def artist_list(
         day=choice.date,
         limit=page.limit,
         offset=page.offset,
-        q=filters.q,
-        genre=filters.genre,
-        releases=artist_release_filters(choice, filters, novelty),
-        ordering=filters.ordering,
+        filters=artist_filter_set(choice, filters, novelty),
     )
     if document is None:
         if choice.date is not None:
@@ -123,14 +118,19 @@ def artist_list(
     return _json_response(json.loads(document))
 
 
-def artist_release_filters(
+def artist_filter_set(
     choice: SnapshotChoice, filters: ArtistFilters, novelty: NoveltyFilters
-) -> selectors.ReleaseFilters:
-    """Which of an artist's releases count, from /api/artists/'s parameters (its CSV twin too)."""
-    return novelty.release_filters(
-        album_type=choice.album_type,
-        released_after=filters.released_after,
-        released_before=filters.released_before,
+) -> selectors.ArtistFilterSet:
+    """The artist list's filters, from /api/artists/'s parameters (its CSV twin too)."""
+    return selectors.ArtistFilterSet(
+        q=filters.q,
+        genre=filters.genre,
+        releases=novelty.release_filters(
+            album_type=choice.album_type,
+            released_after=filters.released_after,
+            released_before=filters.released_before,
+        ),
+        ordering=filters.ordering,
     )
 
 
@@ -148,7 +148,7 @@ def _json_response(body: dict[str, Any]) -> HttpResponse:
 )
 def artist_detail(
     request: HttpRequest, artist_id: str, page: Query[Pagination]
-) -> dict[str, object]:
+) -> selectors.ArtistDetail:
     artist = selectors.artist_detail(spotify_id=artist_id, limit=page.limit, offset=page.offset)
     if artist is None:
         raise HttpError(404, f"No artist with id {artist_id!r}")
@@ -176,11 +176,7 @@ def release_list(
         offset=page.offset,
         filters=novelty.release_filters(album_type=choice.album_type),
     )
-    return {
-        "snapshot": selectors.snapshot_as_dict(snapshot),
-        "count": result.count,
-        "items": result.items,
-    }
+    return {"snapshot": snapshot, "count": result.count, "items": result.items}
 
 
 @router.get(
@@ -189,7 +185,7 @@ def release_list(
     summary="One release with its track list",
     tags=["releases"],
 )
-def release_detail(request: HttpRequest, release_id: str) -> dict[str, object]:
+def release_detail(request: HttpRequest, release_id: str) -> Release:
     release = selectors.release_detail(spotify_id=release_id)
     if release is None:
         raise HttpError(404, f"No release with id {release_id!r}")

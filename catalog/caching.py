@@ -1,6 +1,8 @@
-"""HTTP caching for the catalog API. Its data changes only when a sync commits, so one cheap
-"data version" validates every answer: ETags and cached bytes are keyed on it, and a new sync
-invalidates everything at once simply by changing it."""
+"""HTTP caching for catalog reads: the API, the anonymous dashboard (page and HTMX partials),
+the artist pages and the feed. Their data changes only when a sync commits, so one cheap "data
+version" validates every answer: ETags and cached bytes are keyed on it, and a new sync
+invalidates everything at once simply by changing it. Pages also show the sync card and the
+Spotify connection: a "page state" read with the version keys them too."""
 
 import hashlib
 import json
@@ -10,19 +12,34 @@ from datetime import datetime
 from functools import lru_cache
 
 from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 from pydantic import BaseModel, ValidationError
 
 from catalog import selectors
 from catalog.api import QUERY_SCHEMAS
+from spotify.conf import is_demo_mode
+from spotify.selectors import connection_status
 
 VERSION_KEY = "catalog:data-version"
+PAGE_STATE_KEY = "catalog:page-state"
 # Only these read catalog data; other /api/ routes (health, Spotify status) are live answers.
 CACHED_PREFIXES = ("/api/artists/", "/api/releases/", "/api/snapshots/")
+# Pages (url names) cached for anonymous visitors: what they show depends on the data version,
+# the page state and the URL only. Signed-in visitors fall through: their pages carry staff
+# parts and CSRF tokens, rendered around the cached artist list (catalog.views).
+CACHED_PAGES = frozenset({"dashboard", "artist-detail"})
+# The feed shows no user's anything: cached for everyone.
+CACHED_FEEDS = frozenset({"release-feed"})
+# Request headers that choose what a page renders (an HTMX partial, or a history restore).
+PAGE_VARIANT_HEADERS = ("HX-Request", "HX-History-Restore-Request")
+# Kept from the view's answer; the security headers are set again by the middleware around.
+STORED_HEADERS = ("Content-Type", "Vary", "Content-Language")
 
 
 @dataclass(frozen=True)
@@ -45,7 +62,28 @@ def data_version() -> DataVersion:
 
 def data_version_forget() -> None:
     """Called when a sync commits: the next request reads the new version from the database."""
-    cache.delete(VERSION_KEY)
+    cache.delete_many([VERSION_KEY, PAGE_STATE_KEY])
+
+
+def page_state() -> str:
+    """What an anonymous page shows besides the data: the sync card (the last runs, one in
+    progress, the next scheduled run) and the Spotify connection. Read as the data version is,
+    at most once every few seconds."""
+    state: str | None = cache.get(PAGE_STATE_KEY)
+    if state is None:
+        sync = selectors.sync_overview()
+        parts = (
+            [run.pk, run.status] if run else None
+            for run in (sync.in_progress, sync.last, sync.last_success)
+        )
+        seen = json.dumps(
+            [*parts, sync.next_run_at, connection_status()],
+            default=str,
+            sort_keys=True,
+        )
+        state = hashlib.blake2b(seen.encode(), digest_size=8).hexdigest()
+        cache.set(PAGE_STATE_KEY, state, timeout=settings.API_DATA_VERSION_TTL_SECONDS)
+    return state
 
 
 def query_key(*, path: str, query: BaseModel | Iterable[BaseModel], version: DataVersion) -> str:
@@ -68,6 +106,68 @@ def response_key(request: HttpRequest, version: DataVersion) -> str | None:
     if normalised is None:
         return None
     return _key(path=request.path, normalised=normalised, version=version)
+
+
+def page_key(request: HttpRequest, version: DataVersion) -> str | None:
+    """The key of a page or feed that may be served from the cache: its whole URL as given (the
+    pages echo it in their links), the headers that choose a partial, the page state, and the
+    clock where the answer depends on it. None for anything else, and for a page asked with a
+    session: signed-in pages are rendered every time."""
+    name = _page_name(request.path_info)
+    if name is None:
+        return None
+    variant = [request.headers.get(header, "") for header in PAGE_VARIANT_HEADERS]
+    if name in CACHED_PAGES:
+        if _has_session(request):
+            return None
+        # "Last sync 5 minutes ago": the dashboard's relative times move with the minute.
+        clock = f"{timezone.now():%Y%m%d%H%M}" if name == "dashboard" else ""
+        # Demo mode is a setting: read each time, it costs nothing.
+        variant += [page_state(), str(is_demo_mode()), clock]
+    else:
+        # The feed's window slides even when no sync runs: the hour keeps it from going stale.
+        variant.append(f"{timezone.now():%Y%m%d%H}")
+    return _key(path=request.get_full_path(), normalised=json.dumps(variant), version=version)
+
+
+def fragment_cached(*, request: HttpRequest, name: str, render: Callable[[], str]) -> str:
+    """A piece of a page that depends on the data and its URL only (the dashboard's artist
+    list), cached under the data version, so that a signed-in page renders only its own parts
+    (the sync card, the buttons) around it. Staff and others get separate copies: the piece
+    holds no CSRF token, but its wording may differ."""
+    is_staff = bool(getattr(getattr(request, "user", None), "is_staff", False))
+    key = _key(
+        path=request.get_full_path(),
+        normalised=json.dumps([name, is_staff]),
+        version=data_version(),
+    )
+    html: str | None = cache.get(f"catalog:fragment:{key}")
+    if html is None:
+        html = render()
+        if settings.API_RESPONSE_CACHE and _entry_allowed(key):
+            cache.set(f"catalog:fragment:{key}", html, timeout=settings.API_RESPONSE_CACHE_SECONDS)
+    return html
+
+
+def _has_session(request: HttpRequest) -> bool:
+    return any(
+        name in request.COOKIES
+        for name in (settings.SESSION_COOKIE_NAME, CookieStorage.cookie_name)
+    )
+
+
+@lru_cache(maxsize=1024)
+def _page_name_of(path_info: str) -> str | None:
+    try:
+        match = resolve(path_info)
+    except Resolver404:
+        return None
+    name = match.url_name
+    return name if not match.namespace and name in CACHED_PAGES | CACHED_FEEDS else None
+
+
+def _page_name(path_info: str) -> str | None:
+    return None if len(path_info) > _MEMO_MAX_LENGTH else _page_name_of(path_info)
 
 
 def _key(*, path: str, normalised: str, version: DataVersion) -> str:
@@ -126,22 +226,33 @@ _validate_memoised = lru_cache(maxsize=1024)(_validate)
 
 
 class ApiResponseCacheMiddleware:
-    """For catalog GETs: 304 on a matching If-None-Match/If-Modified-Since, else the cached bytes,
-    else the view, whose 200 answers are stored. Last in MIDDLEWARE, so every answer, cached or
-    not, passes the same middleware and carries the same headers."""
+    """For catalog GETs (the API, the anonymous pages, the feed): 304 on a matching
+    If-None-Match (or If-Modified-Since, where the data version dates the answer), else the
+    cached bytes, else the view, whose 200 answers are stored.
+
+    Right after the security middleware (settings.MIDDLEWARE): a cached answer or a 304 runs no
+    session, auth, CSRF, messages, axes or htmx middleware, and makes no query, yet carries the
+    same security headers as any answer, set on the way out by the middleware above it."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if request.method != "GET" or not request.path.startswith(CACHED_PREFIXES):
+        if request.method != "GET":
+            return self.get_response(request)
+        is_api = request.path.startswith(CACHED_PREFIXES)
+        if not is_api and _page_name(request.path_info) is None:
             return self.get_response(request)
         version = data_version()
-        key = response_key(request, version)
+        key = response_key(request, version) if is_api else page_key(request, version)
         if key is None:
             return self.get_response(request)
         etag = f'"{key}"'
-        last_modified = int(version.changed_at.timestamp()) if version.changed_at else None
+        # A page also changes with the page state and the clock: only its ETag validates it.
+        dated = is_api or _page_name(request.path_info) in CACHED_FEEDS
+        last_modified = (
+            int(version.changed_at.timestamp()) if version.changed_at and dated else None
+        )
         not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
         response = not_modified or self._response(request, key)
         if response.status_code not in (200, 304):
@@ -149,25 +260,36 @@ class ApiResponseCacheMiddleware:
         response["ETag"] = etag
         if last_modified is not None:
             response["Last-Modified"] = http_date(last_modified)
-        patch_cache_control(response, public=True, max_age=settings.API_CACHE_MAX_AGE)
+        elif "Last-Modified" in response:
+            del response["Last-Modified"]
+        if dated:
+            patch_cache_control(response, public=True, max_age=settings.API_CACHE_MAX_AGE)
+        else:
+            # Browsers ask again every time (the sync card is live), and get a 304 at no cost.
+            patch_cache_control(response, no_cache=True)
         return response
 
     def _response(self, request: HttpRequest, key: str) -> HttpResponseBase:
         if not settings.API_RESPONSE_CACHE:
             return self.get_response(request)
-        cached: tuple[str, bytes] | None = cache.get(f"catalog:response:{key}")
+        cached: tuple[tuple[tuple[str, str], ...], bytes] | None = cache.get(
+            f"catalog:response:{key}"
+        )
         if cached is not None:
-            content_type, body = cached
-            return HttpResponse(body, content_type=content_type)
+            headers, body = cached
+            return HttpResponse(body, headers=dict(headers))
         response = self.get_response(request)
         if (
             response.status_code == 200
             and isinstance(response, HttpResponse)
+            # A cookie (a CSRF token, a session) belongs to one visitor: never stored.
+            and not response.cookies
             and _entry_allowed(key)
         ):
+            headers = tuple((name, response[name]) for name in STORED_HEADERS if name in response)
             cache.set(
                 f"catalog:response:{key}",
-                (response["Content-Type"], response.content),
+                (headers, response.content),
                 timeout=settings.API_RESPONSE_CACHE_SECONDS,
             )
         return response

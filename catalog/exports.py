@@ -3,21 +3,25 @@
 import csv
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from operator import itemgetter
+from typing import IO, Any, get_args, get_origin
 
 from django.http import HttpRequest, StreamingHttpResponse
-from ninja import Query, Router
+from ninja import Query, Router, Schema
 
 from catalog import selectors
 from catalog.api import (
     ArtistFilters,
     NoveltyFilters,
     SnapshotChoice,
-    artist_release_filters,
+    artist_filter_set,
     snapshot_for_choice,
 )
 from catalog.models import Snapshot
-from catalog.schemas import ErrorOut
+from catalog.schemas import ArtistOut, ErrorOut, RankedReleaseOut
 from project.db import repeatable_read
 
 router = Router(tags=["exports"])
@@ -26,35 +30,47 @@ router = Router(tags=["exports"])
 EXPORT_PAGE_SIZE = 200
 LIST_SEPARATOR = "; "
 
-RELEASE_COLUMNS = [
-    "rank",
-    "id",
-    "name",
-    "album_type",
-    "release_date",
-    "release_date_precision",
-    "total_tracks",
-    "label",
-    "popularity",
-    "first_seen_at",
-    "artists",
-    "artist_ids",
-    "spotify_url",
-    "image",
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    value: Callable[[dict[str, Any]], Any]
+
+
+def schema_columns(schema: type[Schema], *, first: tuple[str, ...] = ()) -> list[Column]:
+    """A CSV column per field of the shape, in its order (`first` ahead): a list of objects
+    becomes their names and their ids (`artists`, `artist_ids`), a list of values one joined
+    cell. A field added to the schema is a column, with no edit here."""
+    names = [*first, *(name for name in schema.model_fields if name not in first)]
+    columns: list[Column] = []
+    for name in names:
+        annotation = schema.model_fields[name].annotation
+        (item,) = get_args(annotation) if get_origin(annotation) is list else (None,)
+        if isinstance(item, type) and issubclass(item, Schema):
+            columns.append(Column(name, partial(_joined_key, field=name, key="name")))
+            columns.append(Column(f"{name[:-1]}_ids", partial(_joined_key, field=name, key="id")))
+        elif item is not None:
+            columns.append(Column(name, partial(_joined_values, field=name)))
+        else:
+            columns.append(Column(name, itemgetter(name)))
+    return columns
+
+
+def _joined_key(row: dict[str, Any], *, field: str, key: str) -> str:
+    return _joined(item[key] for item in row[field])
+
+
+def _joined_values(row: dict[str, Any], *, field: str) -> str:
+    return _joined(row[field])
+
+
+RELEASE_CSV = schema_columns(RankedReleaseOut, first=("rank",))
+ARTIST_CSV = [
+    *schema_columns(ArtistOut),
+    Column("release_count", lambda artist: len(artist["releases"])),
 ]
-ARTIST_COLUMNS = [
-    "id",
-    "name",
-    "genres",
-    "popularity",
-    "followers",
-    "latest_release_date",
-    "release_count",
-    "releases",
-    "release_ids",
-    "spotify_url",
-    "image",
-]
+RELEASE_COLUMNS = [column.name for column in RELEASE_CSV]
+ARTIST_COLUMNS = [column.name for column in ARTIST_CSV]
 
 CSV_RESPONSE = {
     200: {
@@ -84,24 +100,27 @@ def _cell(value: Any) -> Any:
     prefix. Numbers stay numbers (a negative popularity is no formula)."""
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
     if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
         return f"'{value}"
     return value
 
 
 def _csv_response(
-    *, filename: str, columns: list[str], rows: Iterable[list[Any]]
+    *, filename: str, columns: list[Column], rows: Iterable[dict[str, Any]]
 ) -> StreamingHttpResponse:
     """Every row is read and written out BEFORE the answer starts, inside one REPEATABLE READ
     transaction (a sync committing meanwhile cannot mix into the file); then the file is sent at
     the client's pace, with no transaction open and no query left to make."""
     spool = tempfile.SpooledTemporaryFile(max_size=EXPORT_SPOOL_MEMORY_BYTES)  # noqa: SIM115
     writer = csv.writer(_Line())
-    header = writer.writerow(columns).encode()
+    header = writer.writerow([column.name for column in columns]).encode()
     try:
         with repeatable_read():
             for row in rows:
-                spool.write(writer.writerow([_cell(value) for value in row]).encode())
+                cells = [_cell(column.value(row)) for column in columns]
+                spool.write(writer.writerow(cells).encode())
     except BaseException:
         spool.close()
         raise
@@ -163,26 +182,8 @@ def release_csv(
         )
     return _csv_response(
         filename=_filename("releases", snapshot),
-        columns=RELEASE_COLUMNS,
-        rows=(
-            [
-                release["rank"],
-                release["id"],
-                release["name"],
-                release["album_type"],
-                release["release_date"],
-                release["release_date_precision"],
-                release["total_tracks"],
-                release["label"],
-                release["popularity"],
-                release["first_seen_at"].isoformat(),
-                _joined(artist["name"] for artist in release["artists"]),
-                _joined(artist["id"] for artist in release["artists"]),
-                release["spotify_url"],
-                release["image"],
-            ]
-            for release in rows
-        ),
+        columns=RELEASE_CSV,
+        rows=(RankedReleaseOut.from_orm(release).model_dump() for release in rows),
     )
 
 
@@ -206,29 +207,7 @@ def artist_csv(
                 snapshot=snapshot,
                 limit=limit,
                 offset=offset,
-                q=filters.q,
-                genre=filters.genre,
-                releases=artist_release_filters(choice, filters, novelty),
-                ordering=filters.ordering,
+                filters=artist_filter_set(choice, filters, novelty),
             )
         )
-    return _csv_response(
-        filename=_filename("artists", snapshot),
-        columns=ARTIST_COLUMNS,
-        rows=(
-            [
-                artist["id"],
-                artist["name"],
-                _joined(artist["genres"]),
-                artist["popularity"],
-                artist["followers"],
-                artist["latest_release_date"],
-                len(artist["releases"]),
-                _joined(release["name"] for release in artist["releases"]),
-                _joined(release["id"] for release in artist["releases"]),
-                artist["spotify_url"],
-                artist["image"],
-            ]
-            for artist in rows
-        ),
-    )
+    return _csv_response(filename=_filename("artists", snapshot), columns=ARTIST_CSV, rows=rows)

@@ -1,25 +1,23 @@
 """The Atom feed of releases we saw for the first time, for feed readers."""
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import reverse
 from django.utils import feedgenerator, timezone
 from django.utils.html import format_html
-from django.views.decorators.cache import cache_control, never_cache
-from django.views.decorators.http import condition, require_GET
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 from pydantic import BaseModel, ConfigDict, Field
 
-from catalog import feed_selectors
 from catalog.access_tokens import feed_token_user
-from catalog.caching import data_version, query_key
 from catalog.following_selectors import following_artist_spotify_ids
-from catalog.models import Release
 from catalog.parameters import AlbumType, Genre, SpotifyId, query_checked, query_parse
-from catalog.selectors import ReleaseFilters
+from catalog.schemas import ReleaseSummaryOut
+from catalog.selectors import FeedFilters, ReleaseFilters, releases_first_seen
 
 # Readers poll often; a long window of a busy market must not make every poll a large answer.
 FEED_MAX_ENTRIES = 500
@@ -36,8 +34,8 @@ class FeedQuery(BaseModel):
     artist: tuple[SpotifyId, ...] = Field((), max_length=50)
     exclude_various_artists: bool = False
 
-    def filters(self) -> feed_selectors.FeedFilters:
-        return feed_selectors.FeedFilters(
+    def filters(self) -> FeedFilters:
+        return FeedFilters(
             releases=ReleaseFilters(
                 album_type=self.album_type, exclude_various_artists=self.exclude_various_artists
             ),
@@ -53,7 +51,15 @@ class FeedRequest(BaseModel):
     full_path: str
 
 
-class ReleaseFeed(Feed[Release, FeedRequest]):
+@dataclass(frozen=True)
+class FeedEntry:
+    """A release in the API's shape, and its artists' genres (the entry's categories)."""
+
+    release: ReleaseSummaryOut
+    genres: list[str]
+
+
+class ReleaseFeed(Feed[FeedEntry, FeedRequest]):
     feed_type = feedgenerator.Atom1Feed
     title = "New releases on Spotify"
     subtitle = "Releases this site saw for the first time, newest first."
@@ -71,73 +77,73 @@ class ReleaseFeed(Feed[Release, FeedRequest]):
     def feed_guid(self, obj: FeedRequest) -> str:
         return f"tag:spotify-new-releases,2026:feed{obj.full_path}"
 
-    def items(self, obj: FeedRequest) -> list[Release]:
-        return feed_selectors.releases_first_seen(
+    def items(self, obj: FeedRequest) -> list[FeedEntry]:
+        return self.entries(obj, filters=obj.query.filters())
+
+    def entries(self, obj: FeedRequest, *, filters: FeedFilters) -> list[FeedEntry]:
+        releases = releases_first_seen(
             since=timezone.now() - timedelta(days=obj.query.days),
-            filters=obj.query.filters(),
+            filters=filters,
             limit=FEED_MAX_ENTRIES,
         )
+        return [
+            FeedEntry(
+                release=ReleaseSummaryOut.from_orm(release),
+                genres=sorted(
+                    {genre for credit in release.credits.all() for genre in credit.artist.genres}
+                ),
+            )
+            for release in releases
+        ]
 
-    def item_title(self, item: Release) -> str:
-        return f"{_artist_names(item)} \N{EN DASH} {item.name}"
+    def item_title(self, item: FeedEntry) -> str:
+        return f"{_artist_names(item)} \N{EN DASH} {item.release.name}"
 
-    def item_description(self, item: Release) -> str:
-        cover = item.image_url
+    def item_description(self, item: FeedEntry) -> str:
+        release = item.release
         return str(
             format_html(
                 '{}<p>{} by {}, released {}{}.</p><p><a href="{}">Listen on Spotify</a></p>',
-                format_html('<p><img src="{}" alt="Cover of {}"></p>', cover, item.name)
-                if cover
+                format_html('<p><img src="{}" alt="Cover of {}"></p>', release.image, release.name)
+                if release.image
                 else "",
-                item.album_type.capitalize(),
+                release.album_type.capitalize(),
                 _artist_names(item),
-                item.release_date or "on an unknown date",
-                f", {item.total_tracks} tracks" if item.total_tracks else "",
-                item.spotify_url,
+                release.release_date or "on an unknown date",
+                f", {release.total_tracks} tracks" if release.total_tracks else "",
+                release.spotify_url,
             )
         )
 
-    def item_link(self, item: Release) -> str:
-        return item.spotify_url or f"https://open.spotify.com/album/{item.spotify_id}"
+    def item_link(self, item: FeedEntry) -> str:
+        return item.release.spotify_url or f"https://open.spotify.com/album/{item.release.id}"
 
-    def item_guid(self, item: Release) -> str:
+    def item_guid(self, item: FeedEntry) -> str:
         # Spotify's URI: the same release keeps the same id in every reader, whatever our host.
-        return f"spotify:album:{item.spotify_id}"
+        return f"spotify:album:{item.release.id}"
 
-    def item_pubdate(self, item: Release) -> Any:
-        return item.first_seen_at
+    def item_pubdate(self, item: FeedEntry) -> Any:
+        return item.release.first_seen_at
 
-    def item_updateddate(self, item: Release) -> Any:
-        return item.first_seen_at
+    def item_updateddate(self, item: FeedEntry) -> Any:
+        return item.release.first_seen_at
 
-    def item_author_name(self, item: Release) -> str:
+    def item_author_name(self, item: FeedEntry) -> str:
         return _artist_names(item)
 
-    def item_categories(self, item: Release) -> list[str]:
-        genres = {genre for credit in item.credits.all() for genre in credit.artist.genres}
-        return [item.album_type, *sorted(genres)]
+    def item_categories(self, item: FeedEntry) -> list[str]:
+        return [item.release.album_type, *item.genres]
 
-    def item_enclosures(self, item: Release) -> list[feedgenerator.Enclosure]:
-        cover = item.image_url
+    def item_enclosures(self, item: FeedEntry) -> list[feedgenerator.Enclosure]:
+        cover = item.release.image
         if not cover:
             return []
         # Spotify's covers are JPEGs; their size in bytes is unknown without fetching them.
         return [feedgenerator.Enclosure(cover, "0", "image/jpeg")]
 
 
-def _artist_names(release: Release) -> str:
-    return ", ".join(credit.artist.name for credit in release.credits.all()) or "Unknown artist"
-
-
-def _etag(request: HttpRequest) -> str:
-    # The window slides even when no sync runs: the hour keeps a cached feed from going stale.
-    version = data_version()
-    key = query_key(path=request.path, query=query_parse(request, FeedQuery), version=version)
-    return f"{key}-{timezone.now():%Y%m%d%H}"
-
-
-def _last_modified(request: HttpRequest) -> Any:
-    return data_version().changed_at
+def _artist_names(item: FeedEntry) -> str:
+    return ", ".join(artist.name for artist in item.release.artists) or "Unknown artist"
 
 
 def _invalid_feed_query(request: HttpRequest, problems: str) -> HttpResponse:
@@ -149,17 +155,9 @@ def _invalid_feed_query(request: HttpRequest, problems: str) -> HttpResponse:
 @require_GET
 @query_checked(FeedQuery, invalid=_invalid_feed_query)
 def release_feed(request: HttpRequest, query: FeedQuery) -> HttpResponse:
-    return _release_feed(request)
-
-
-@cache_control(public=True, max_age=settings.API_CACHE_MAX_AGE)
-@condition(etag_func=_etag, last_modified_func=_last_modified)
-def _release_feed(request: HttpRequest) -> HttpResponse:
-    response = ReleaseFeed()(request)
-    # The syndication view dates the feed by its newest entry; the data version (when a sync
-    # last committed) is what If-Modified-Since must be compared with, as on the API.
-    del response["Last-Modified"]
-    return response
+    # ETag, Last-Modified (the data version's, not the newest entry's), Cache-Control and the
+    # cached bytes: catalog.caching, as for the API.
+    return ReleaseFeed()(request)
 
 
 class FollowingFeedRequest(FeedRequest):
@@ -187,17 +185,16 @@ class FollowingFeed(ReleaseFeed):
         # Not the URL: it holds the secret, and a reader may show the id.
         return "tag:spotify-new-releases,2026:following-feed"
 
-    def items(self, obj: FeedRequest) -> list[Release]:
+    def items(self, obj: FeedRequest) -> list[FeedEntry]:
         assert isinstance(obj, FollowingFeedRequest)
         if not obj.artist_ids:
             return []  # no artist filter would mean every release
         filters = obj.query.filters()
-        return feed_selectors.releases_first_seen(
-            since=timezone.now() - timedelta(days=obj.query.days),
-            filters=feed_selectors.FeedFilters(
+        return self.entries(
+            obj,
+            filters=FeedFilters(
                 releases=filters.releases, genre=filters.genre, artist_ids=obj.artist_ids
             ),
-            limit=FEED_MAX_ENTRIES,
         )
 
 

@@ -3,7 +3,7 @@ that checks those artists has got. Every read is scoped to one user: nothing her
 another user's follows."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -12,14 +12,7 @@ from django.db.models.aggregates import Count
 from django.utils import timezone
 
 from catalog.models import Artist, FollowedArtist, Release, ReleaseArtist
-from catalog.selectors import (
-    Page,
-    ReleaseFilters,
-    _artists_by_release,
-    _release_summary,
-    artist_as_dict,
-    release_as_dict,
-)
+from catalog.selectors import Page, ReleaseFilters, releases_by_ids
 
 # The releases an artist of /api/me/artists/ is listed with: its newest few.
 ARTIST_RELEASES_SHOWN = 5
@@ -32,6 +25,19 @@ class RotationProgress:
     checked_recently: int
     total: int
     check_hours: float
+
+
+@dataclass(frozen=True)
+class FollowedArtistRow:
+    """A followed artist with its newest releases: `FollowedArtistOut`'s source."""
+
+    artist: Artist
+    releases: list[Release]
+    latest_release_date: date | None
+    last_checked_at: datetime | None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.artist, name)
 
 
 def following_artists(*, user: Any) -> QuerySet[Artist]:
@@ -58,33 +64,36 @@ def following_releases(
         "release_id"
     )
     return Release.objects.filter(
-        filters.as_q(), pk__in=followed, release_date_sort__gte=since
+        filters.as_expression(), pk__in=followed, release_date_sort__gte=since
     ).order_by(F("release_date_sort").desc(nulls_last=True), "-first_seen_at", "-pk")
 
 
 def following_release_list(
     *, user: Any, days: int, filters: ReleaseFilters, limit: int, offset: int
 ) -> Page:
-    """A page of following_releases in the release shape of /api/releases/ (with artists)."""
+    """A page of following_releases with their credits (`ReleaseSummaryOut`'s source): three
+    queries."""
     releases = following_releases(user=user, days=days, filters=filters)
-    page = list(releases.annotate(total=Window(Count("pk")))[offset : offset + limit])
-    count = page[0].total if page else releases.count()
-    artists = _artists_by_release(release_pks=[release.pk for release in page])
-    return Page(
-        count=count,
-        items=[_release_summary(release, artists=artists.get(release.pk, [])) for release in page],
+    page = list(
+        releases.annotate(total=Window(Count("pk"))).values_list("spotify_id", "total")[
+            offset : offset + limit
+        ]
     )
+    count = page[0][1] if page else releases.count()
+    return Page(count=count, items=releases_by_ids(spotify_ids=[row[0] for row in page]))
 
 
 def following_artist_list(*, user: Any, limit: int, offset: int) -> Page:
-    """A page of the user's followed artists in the artist shape, each with when the rotation
-    last checked its releases and its newest few releases."""
-    artists_qs = following_artists(user=user).annotate(
-        latest_release_date=Max("releases__release_date_sort"), total=Window(Count("pk"))
+    """A page of the user's followed artists (`FollowedArtistOut`'s source), each with when the
+    rotation last checked it and its newest few releases: three queries."""
+    artists = following_artists(user=user)
+    page = list(
+        artists.annotate(
+            latest_release_date=Max("releases__release_date_sort"), total=Window(Count("pk"))
+        )[offset : offset + limit]
     )
-    page = list(artists_qs[offset : offset + limit])
-    count = page[0].total if page else following_artists(user=user).count()
-    newest: dict[int, list[dict[str, Any]]] = {artist.pk: [] for artist in page}
+    count = page[0].total if page else artists.count()
+    newest: dict[int, list[Release]] = {artist.pk: [] for artist in page}
     credits = (
         ReleaseArtist.objects.filter(artist_id__in=list(newest))
         .select_related("release")
@@ -93,16 +102,16 @@ def following_artist_list(*, user: Any, limit: int, offset: int) -> Page:
     for credit in credits:
         shown = newest[credit.artist_id]
         if len(shown) < ARTIST_RELEASES_SHOWN:
-            shown.append(release_as_dict(credit.release))
+            shown.append(credit.release)
     return Page(
         count=count,
         items=[
-            artist_as_dict(
-                artist,
-                latest_release_date=artist.latest_release_date,
+            FollowedArtistRow(
+                artist=artist,
                 releases=newest[artist.pk],
+                latest_release_date=artist.latest_release_date,
+                last_checked_at=artist.albums_checked_at,
             )
-            | {"last_checked_at": artist.albums_checked_at}
             for artist in page
         ],
     )

@@ -3,7 +3,6 @@
 Never cached by the shared response cache (its prefixes leave /api/me/ out): each answer is one
 user's."""
 
-from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
@@ -15,7 +14,7 @@ from catalog import following_selectors
 from catalog.access_tokens import personal_token_user
 from catalog.api import NoveltyFilters
 from catalog.parameters import AlbumType, Pagination
-from catalog.schemas import ArtistOut, ErrorOut, ReleaseSummaryOut
+from catalog.schemas import ErrorOut, FollowedArtistListOut, FollowedReleaseListOut
 
 
 class PersonalTokenAuth(HttpBearer):
@@ -34,21 +33,6 @@ class FollowingWindow(Schema):
     album_type: AlbumType | None = Field(None, description="Only releases of this type.")
 
 
-class FollowingArtistOut(ArtistOut):
-    # When the rotation last read this artist's releases from Spotify (null: not yet).
-    last_checked_at: datetime | None = Field(None, description="Null when never checked.")
-
-
-class FollowingReleaseListOut(Schema):
-    count: int
-    items: list[ReleaseSummaryOut]
-
-
-class FollowingArtistListOut(Schema):
-    count: int
-    items: list[FollowingArtistOut]
-
-
 def _refuse_unknown(request: HttpRequest, *schemas: type[Schema]) -> None:
     """A parameter this endpoint does not read is a 422, so that a typo never passes for a filter."""
     known = {name for schema in schemas for name in schema.model_fields}
@@ -64,7 +48,7 @@ def _refuse_unknown(request: HttpRequest, *schemas: type[Schema]) -> None:
 
 @router.get(
     "/releases/",
-    response={200: FollowingReleaseListOut, 401: ErrorOut},
+    response={200: FollowedReleaseListOut, 401: ErrorOut},
     summary="Recent releases of the artists you follow on Spotify, newest first",
 )
 def following_release_list(
@@ -86,7 +70,7 @@ def following_release_list(
 
 @router.get(
     "/artists/",
-    response={200: FollowingArtistListOut, 401: ErrorOut},
+    response={200: FollowedArtistListOut, 401: ErrorOut},
     summary="The artists you follow on Spotify, with when each was last checked",
 )
 def following_artist_list(request: HttpRequest, page: Query[Pagination]) -> dict[str, object]:

@@ -19,7 +19,6 @@ from catalog.access_tokens import (
     personal_token_create,
     personal_token_revoke,
 )
-from catalog.dashboard_selectors import RELEASE_TYPES, following_artist_grid
 from catalog.following import following_refresh_request
 from catalog.following_selectors import following_rotation_progress
 from catalog.models import FeedToken, PersonalToken
@@ -31,8 +30,15 @@ from catalog.playlists import (
     playlist_enable,
     playlist_update,
 )
-from catalog.selectors import ReleaseFilters, sync_latest_succeeded_started_at
-from catalog.views import ARTISTS_PER_PAGE, DashboardQuery, HtmxHttpRequest, _invalid_page_query
+from catalog.selectors import ArtistFilterSet, ReleaseFilters, sync_latest_succeeded_started_at
+from catalog.selectors.following_grid import following_artist_grid
+from catalog.views import (
+    ARTISTS_PER_PAGE,
+    RELEASE_TYPES,
+    DashboardQuery,
+    HtmxHttpRequest,
+    _invalid_page_query,
+)
 from spotify.accounts import PLAYLIST_SCOPE
 from spotify.selectors import user_connection_get
 
@@ -63,8 +69,7 @@ def following(request: HtmxHttpRequest, query: FollowingQuery) -> HttpResponse:
         "grid": following_artist_grid(
             user=request.user,
             days=query.days,
-            search=search,
-            releases=filters,
+            filters=ArtistFilterSet(q=search or None, releases=filters),
             page_number=query.page,
             per_page=ARTISTS_PER_PAGE,
         ),

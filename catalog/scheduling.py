@@ -12,8 +12,8 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from catalog.dashboard_selectors import SYNC_SCHEDULE_NAME, sync_task_queued
 from catalog.models import SyncRun
+from catalog.selectors import SYNC_SCHEDULE_NAME, sync_task_queued
 from catalog.services import sync_runs_fail_interrupted
 from catalog.sync_lock import sync_lock_held_by_another_session
 

@@ -1,6 +1,16 @@
+"""Each output shape, defined once. The API answers with these; the dashboard, the feed, the CSV
+exports and the webhook payloads are derived from them (`resolve_*` read our models, and the
+artist list's SQL writes its JSON from these fields: catalog.selectors.artists)."""
+
 from datetime import date, datetime
+from typing import Any
 
 from ninja import Schema
+
+
+def _model_or_dict(obj: Any, attribute: str, key: str) -> Any:
+    """Resolvers read our models; a dict already in the shape (the artist list's JSON) passes."""
+    return obj[key] if isinstance(obj, dict) else getattr(obj, attribute)
 
 
 class SnapshotOut(Schema):
@@ -8,6 +18,10 @@ class SnapshotOut(Schema):
     fetched_at: datetime
     source: str
     market: str | None
+
+    @staticmethod
+    def resolve_market(obj: Any) -> str | None:
+        return _model_or_dict(obj, "market", "market") or None
 
 
 class SnapshotSummaryOut(SnapshotOut):
@@ -30,6 +44,14 @@ class ReleaseOut(Schema):
     image: str | None
     spotify_url: str
 
+    @staticmethod
+    def resolve_id(obj: Any) -> str:
+        return str(_model_or_dict(obj, "spotify_id", "id"))
+
+    @staticmethod
+    def resolve_image(obj: Any) -> str | None:
+        return _model_or_dict(obj, "image_url", "image") or None
+
 
 class ArtistOut(Schema):
     id: str
@@ -43,6 +65,25 @@ class ArtistOut(Schema):
     latest_release_date: date | None
     releases: list[ReleaseOut]
 
+    @staticmethod
+    def resolve_id(obj: Any) -> str:
+        return str(_model_or_dict(obj, "spotify_id", "id"))
+
+    @staticmethod
+    def resolve_image(obj: Any) -> str | None:
+        return _model_or_dict(obj, "image_url", "image") or None
+
+
+class DashboardReleaseOut(ReleaseOut):
+    # For the "New" badge.
+    first_seen_at: datetime
+
+
+class DashboardArtistOut(ArtistOut):
+    """The dashboard grid's artist: the API's, its releases with `first_seen_at`."""
+
+    releases: list[DashboardReleaseOut]  # type: ignore[assignment]
+
 
 class ArtistDetailOut(ArtistOut):
     # Every release we know of; `releases` holds the page that `limit` and `offset` ask for.
@@ -55,10 +96,26 @@ class ArtistListOut(Schema):
     items: list[ArtistOut]
 
 
+class FollowedArtistOut(ArtistOut):
+    """An artist the user follows (/api/me/artists/): its newest releases, and when the sync last
+    read them from Spotify (null: not yet)."""
+
+    last_checked_at: datetime | None
+
+
+class FollowedArtistListOut(Schema):
+    count: int
+    items: list[FollowedArtistOut]
+
+
 class CreditedArtistOut(Schema):
     id: str
     name: str
     spotify_url: str
+
+    @staticmethod
+    def resolve_id(obj: Any) -> str:
+        return str(_model_or_dict(obj, "spotify_id", "id"))
 
 
 class ReleaseSummaryOut(ReleaseOut):
@@ -68,9 +125,19 @@ class ReleaseSummaryOut(ReleaseOut):
     first_seen_at: datetime
     artists: list[CreditedArtistOut]
 
+    @staticmethod
+    def resolve_artists(obj: Any) -> list[Any]:
+        # Credits prefetched in Spotify's order, with their artists (see selectors.releases).
+        return [credit.artist for credit in obj.credits.all()]
+
 
 class RankedReleaseOut(ReleaseSummaryOut):
     rank: int
+
+
+class FollowedReleaseListOut(Schema):
+    count: int
+    items: list[ReleaseSummaryOut]
 
 
 class ReleaseListOut(Schema):
@@ -93,10 +160,18 @@ class TrackOut(Schema):
     explicit: bool
     artists: list[TrackArtistOut]
 
+    @staticmethod
+    def resolve_id(obj: Any) -> str:
+        return str(_model_or_dict(obj, "spotify_id", "id"))
+
 
 class ReleaseDetailOut(ReleaseSummaryOut):
     tracks_fetched_at: datetime | None
     tracks: list[TrackOut]
+
+    @staticmethod
+    def resolve_tracks(obj: Any) -> list[Any]:
+        return list(obj.tracks.all())
 
 
 class ErrorOut(Schema):

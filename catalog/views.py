@@ -7,25 +7,32 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
 from pydantic import BaseModel, ConfigDict, Field
 
-from catalog.dashboard_selectors import (
-    RELEASE_TYPES,
-    artist_releases,
-    dashboard_artists,
+from catalog.caching import fragment_cached
+from catalog.following_selectors import following_artist_spotify_ids
+from catalog.parameters import AlbumType, Pagination, SearchTerm, album_types, query_checked
+from catalog.scheduling import RefreshState, sync_refresh_request
+from catalog.selectors import (
+    ArtistFilterSet,
+    ReleaseFilters,
+    artist_grid,
+    snapshot_latest,
+    sync_latest_succeeded_started_at,
     sync_overview,
     sync_task_finished,
 )
-from catalog.following_selectors import following_artist_spotify_ids
-from catalog.parameters import AlbumType, Pagination, SearchTerm, query_checked
-from catalog.scheduling import RefreshState, sync_refresh_request
-from catalog.selectors import ReleaseFilters, snapshot_latest, sync_latest_succeeded_started_at
+from catalog.selectors import (
+    artist_detail as artist_detail_read,
+)
 from project.auth import staff_required
 
 # The grid listens for this event and reloads itself when a sync the page watched has ended.
@@ -35,6 +42,7 @@ SYNC_TASK_SESSION_KEY = "catalog_sync_task"
 # After this long in the queue, the card says that no worker seems to be running.
 QUEUED_HINT_AFTER_SECONDS = 20
 ARTISTS_PER_PAGE = 24
+RELEASE_TYPES = album_types()
 REFRESH_NOTICES = {
     RefreshState.QUEUED: "Sync started: the card below shows its progress.",
     RefreshState.ALREADY_QUEUED: "A sync is already queued: nothing more was queued.",
@@ -71,53 +79,73 @@ def dashboard(request: HtmxHttpRequest, query: DashboardQuery) -> HttpResponse:
     release_type = query.type or ""
     new_only = query.new
     exclude_various_artists = query.exclude_various_artists
-    # Releases first seen at or after this came with the latest successful sync: the "New" badge.
-    new_since = sync_latest_succeeded_started_at()
     snapshot = snapshot_latest()
-    grid = (
-        dashboard_artists(
-            snapshot=snapshot,
-            search=search,
-            releases=ReleaseFilters(
-                album_type=release_type or None,
-                new_only=new_only,
-                exclude_various_artists=exclude_various_artists,
-            ),
-            page_number=query.page,
-            per_page=ARTISTS_PER_PAGE,
-        )
-        if snapshot
-        else None
-    )
-    # The feed and the API call the type `album_type`; the API's `q` only searches artist names
-    # and the feed has no search, so neither gets the search (the links' titles say so).
+    # The feed and the API call the type `album_type`; the feed has no search (the link's title
+    # says so), the CSV export searches as the grid does.
     release_query = {
         "album_type": release_type,
         "exclude_various_artists": "true" if exclude_various_artists else "",
     }
     context = {
         "snapshot": snapshot,
-        "grid": grid,
         "search": search,
         "release_type": release_type,
         "release_types": RELEASE_TYPES,
         "new_only": new_only,
         "exclude_various_artists": exclude_various_artists,
-        "new_since": new_since,
-        # Signed-in users' "You follow" marks, set by the page's script: never in the list.
-        "followed_artist_ids": sorted(following_artist_spotify_ids(user=request.user)),
         "filtered": bool(search or release_type or new_only or exclude_various_artists),
         "feed_url": _with_query(reverse("release-feed"), release_query),
         "csv_url": _with_query(
-            reverse("api:artist_csv"), {**release_query, "new": "true" if new_only else ""}
+            reverse("api:artist_csv"),
+            {**release_query, "new": "true" if new_only else "", "q": search},
         ),
-        **_sync_context(request),
     }
+
+    def artist_results() -> str:
+        grid = (
+            artist_grid(
+                snapshot=snapshot,
+                # The API's filters: `q` is an artist's or a release's name there too.
+                filters=ArtistFilterSet(
+                    q=search or None,
+                    releases=ReleaseFilters(
+                        album_type=release_type or None,
+                        new_only=new_only,
+                        exclude_various_artists=exclude_various_artists,
+                    ),
+                ),
+                page_number=query.page,
+                per_page=ARTISTS_PER_PAGE,
+            )
+            if snapshot
+            else None
+        )
+        return render_to_string(
+            "catalog/dashboard.html#artist-results",
+            {
+                **context,
+                "grid": grid,
+                # Releases first seen since then came with the latest successful sync: "New".
+                "new_since": sync_latest_succeeded_started_at(),
+            },
+            request,
+        )
+
+    results = fragment_cached(request=request, name="artist-results", render=artist_results)
     # History restores ask for the whole page, whatever sent them.
     if request.htmx and not request.htmx.history_restore_request:
-        response = render(request, "catalog/dashboard.html#artist-results", context)
+        response = HttpResponse(results)
     else:
-        response = render(request, "catalog/dashboard.html", context)
+        # The staff parts (sync card, buttons, connection) are rendered around the cached list.
+        page_context = {
+            **context,
+            "artist_results": mark_safe(results),  # noqa: S308 (our own rendered template)
+            # A signed-in user's "You follow" marks: ids for the page's script, never in the
+            # artist list, which is cached for everyone.
+            "followed_artist_ids": sorted(following_artist_spotify_ids(user=request.user)),
+            **_sync_context(request),
+        }
+        response = render(request, "catalog/dashboard.html", page_context)
     patch_vary_headers(response, ["HX-Request"])
     return response
 
@@ -160,18 +188,19 @@ def sync_refresh(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 @query_checked(Pagination, invalid=_invalid_page_query)
 def artist_detail(request: HttpRequest, page: Pagination, spotify_id: str) -> HttpResponse:
-    found = artist_releases(spotify_id=spotify_id, limit=page.limit, offset=page.offset)
-    if found is None:
+    releases = artist_detail_read(spotify_id=spotify_id, limit=page.limit, offset=page.offset)
+    if releases is None:
         raise Http404("No artist with this id")
-    artist, releases = found
     previous_offset = max(page.offset - page.limit, 0) if page.offset > 0 else None
-    next_offset = page.offset + page.limit if page.offset + page.limit < releases.count else None
+    next_offset = (
+        page.offset + page.limit if page.offset + page.limit < releases.release_count else None
+    )
     context = {
-        "artist": artist,
-        "releases": releases.items,
-        "release_count": releases.count,
+        "artist": releases.artist,
+        "releases": releases.releases,
+        "release_count": releases.release_count,
         "first_shown": page.offset + 1,
-        "last_shown": page.offset + len(releases.items),
+        "last_shown": page.offset + len(releases.releases),
         "previous_url": _page_url(request, offset=previous_offset),
         "next_url": _page_url(request, offset=next_offset),
         "new_since": sync_latest_succeeded_started_at(),

@@ -111,21 +111,22 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Above the response cache, so that cached answers and 304s get X-Frame-Options too.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "project.middleware.ApiJsonErrorsMiddleware",
     "project.middleware.DatabaseUnavailableMiddleware",
+    # A cached catalog answer or a 304 (the API, anonymous pages, the feed) leaves here: it needs
+    # none of the middleware below and makes no query. Safe: the view reads after the data
+    # version, so the bytes stored under a version are never older than it.
+    "catalog.caching.ApiResponseCacheMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
-    # Before the consistent-reads transaction, so that a cached answer or a 304 opens none and
-    # makes no query. Safe: the view reads after the data version, so the bytes stored under a
-    # version are never older than it; every answer still passes the middleware above.
-    "catalog.caching.ApiResponseCacheMiddleware",
     # The view's several queries read one database snapshot.
     "project.middleware.ApiConsistentReadsMiddleware",
 ]

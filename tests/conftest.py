@@ -9,6 +9,7 @@ import psycopg
 import pytest
 import respx
 from django.conf import settings as django_settings
+from django.core.cache import cache
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -20,6 +21,15 @@ SPOTIFY_LINKS = "https://api.spotify.com/v1"
 
 def load_fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Catalog answers and pages are cached keyed on the data version; tests change data
+    without a sync."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from django import template
 from django.utils import timezone
@@ -17,13 +18,16 @@ _PRECISION_FORMATS: dict[str, str] = {
 
 
 @register.filter
-def release_date(release: Release) -> str:
-    """Spotify's date at the precision Spotify gives: "20 Nov 2026", "Nov 2026" or "2026"."""
-    if release.release_date_sort is None:
-        return release.release_date
-    return date_format(
-        release.release_date_sort, _PRECISION_FORMATS.get(release.release_date_precision, "j M Y")
-    )
+def release_date(release: Any) -> str:
+    """Spotify's date at the precision Spotify gives: "20 Nov 2026", "Nov 2026" or "2026" (from
+    a model or the API's release shape alike)."""
+    precision = release.release_date_precision
+    parts = release.release_date.split("-")
+    try:
+        day = date(*(int(part) for part in parts), *([1] * (3 - len(parts))))
+    except (TypeError, ValueError):
+        return str(release.release_date)
+    return date_format(day, _PRECISION_FORMATS.get(precision, "j M Y"))
 
 
 @register.filter

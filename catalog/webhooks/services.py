@@ -15,21 +15,19 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
 from catalog.models import (
     Release,
-    ReleaseArtist,
     SyncRun,
     WebhookDelivery,
     WebhookEndpoint,
     webhook_secret_default,
 )
 from catalog.schemas import ReleaseSummaryOut
-from catalog.selectors import release_as_dict
+from catalog.selectors import releases_by_ids, releases_new_in_run
 from catalog.webhooks.transport import WebhookSendError, webhook_post
 from catalog.webhooks.validators import webhook_target_resolve
 
@@ -81,7 +79,7 @@ def webhook_headers(*, delivery: WebhookDelivery, body: bytes, timestamp: int) -
 
 def webhook_deliveries_enqueue(*, run_pk: int) -> list[WebhookDelivery]:
     run = SyncRun.objects.get(pk=run_pk)
-    releases = list(_new_releases(run=run))
+    releases = releases_new_in_run(run=run)
     # The ORM broker writes to this database: a delivery row and its queued task commit together.
     with transaction.atomic():
         deliveries = webhook_deliveries_create(run=run, releases=releases)
@@ -124,23 +122,6 @@ def _attempt_enqueue(*, delivery: WebhookDelivery, attempt: int) -> None:
         attempt,
         task_name=f"webhook {delivery.delivery_id} attempt {attempt}",
     )
-
-
-def _new_releases(*, run: SyncRun) -> QuerySet[Release]:
-    """Releases of the run's snapshot that this run inserted: their first_seen_at is set on
-    insert only, never by a later update, and syncs never overlap."""
-    return _with_credits(
-        Release.objects.filter(entries__snapshot=run.snapshot, first_seen_at__gte=run.started_at)
-    )
-
-
-def _with_credits(releases: QuerySet[Release]) -> QuerySet[Release]:
-    return releases.prefetch_related(
-        Prefetch(
-            "credits",
-            queryset=ReleaseArtist.objects.select_related("artist").order_by("position"),
-        )
-    ).order_by("-release_date_sort", "name", "pk")
 
 
 def webhook_attempt_run(*, delivery_pk: int, attempt: int) -> None:
@@ -268,40 +249,20 @@ def webhook_deliveries_recover_stale() -> int:
 
 
 def _body(delivery: WebhookDelivery) -> bytes:
-    releases = {
-        release.spotify_id: release
-        for release in _with_credits(Release.objects.filter(spotify_id__in=delivery.release_ids))
-    }
+    releases = releases_by_ids(spotify_ids=delivery.release_ids)
     payload = {
         "event": EVENT,
         "delivery_id": str(delivery.delivery_id),
         "sync_run_id": delivery.sync_run_id,
         "count": len(releases),
-        "releases": [
-            webhook_release_as_dict(releases[spotify_id])
-            for spotify_id in delivery.release_ids
-            if spotify_id in releases
-        ],
+        "releases": [webhook_release_as_dict(release) for release in releases],
     }
     return json.dumps(payload, ensure_ascii=False).encode()
 
 
 def webhook_release_as_dict(release: Release) -> dict[str, Any]:
     """The API's release shape (ReleaseSummaryOut, as /api/releases/ lists them)."""
-    summary = release_as_dict(release) | {
-        "label": release.label,
-        "popularity": release.popularity,
-        "first_seen_at": release.first_seen_at,
-        "artists": [
-            {
-                "id": credit.artist.spotify_id,
-                "name": credit.artist.name,
-                "spotify_url": credit.artist.spotify_url,
-            }
-            for credit in release.credits.all()
-        ],
-    }
-    return ReleaseSummaryOut.model_validate(summary).model_dump(mode="json")
+    return ReleaseSummaryOut.from_orm(release).model_dump(mode="json")
 
 
 def _delivery_finish(*, delivery: WebhookDelivery, status: WebhookDelivery.Status) -> None:

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog.caching import data_version
 from catalog.models import SyncRun
-from catalog.selectors import ReleaseFilters, artist_list, best_image
+from catalog.selectors import ArtistFilterSet, artist_list, best_image
 from tests.factories import ArtistFactory, ReleaseFactory, credit, snapshot_with
 
 pytestmark = pytest.mark.django_db
@@ -123,7 +123,7 @@ def test_the_csv_export_reads_the_same_items(client):
     credit(release, ArtistFactory.create(name="Coldplay"))
     snapshot = snapshot_with([release])
 
-    page = artist_list(snapshot=snapshot, limit=10, offset=0, releases=ReleaseFilters())
+    page = artist_list(snapshot=snapshot, limit=10, offset=0, filters=ArtistFilterSet())
 
     assert page.count == 1
     assert page.items == client.get("/api/artists/").json()["items"]

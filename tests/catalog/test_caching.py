@@ -1,9 +1,15 @@
+import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.cache import cache
 from django.db import connection
+from django.middleware.csrf import CsrfViewMiddleware
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.http import http_date
@@ -201,3 +207,144 @@ def test_entries_per_data_version_are_bounded(client, synced, stored_keys, setti
         beyond_the_bound = client.get("/api/artists/?offset=4")
     assert beyond_the_bound.status_code == 200
     assert len(queries) > 0  # served, not stored
+
+
+# --- pages and the feed -----------------------------------------------------------------------
+
+SECURITY_HEADERS = (
+    "Content-Security-Policy",
+    "X-Frame-Options",
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "Cross-Origin-Opener-Policy",
+    "Content-Type",
+    "Vary",
+)
+CATALOG_PAGES = ("/", "/?q=bj", "/feeds/releases.atom", "/api/artists/")
+
+
+@pytest.fixture
+def staff_client(client):
+    user = get_user_model().objects.create_user("staff", password="pw", is_staff=True)
+    client.force_login(user)
+    return client
+
+
+def _artist_page(synced) -> str:
+    return f"/artists/{synced.entries.get().release.credits.get().artist.spotify_id}/"
+
+
+@pytest.mark.parametrize("headers", [{}, {"HX-Request": "true"}], ids=["page", "htmx"])
+def test_the_anonymous_dashboard_is_served_from_the_cache_and_304_without_a_query(
+    client, synced, headers
+):
+    with CaptureQueriesContext(connection) as first:
+        uncached = client.get("/", headers=headers)
+    with CaptureQueriesContext(connection) as second:
+        cached = client.get("/", headers=headers)
+    with CaptureQueriesContext(connection) as third:
+        not_modified = client.get("/", headers={**headers, "If-None-Match": cached["ETag"]})
+    # The data version and page state (read every few seconds), the snapshot, the grid's one
+    # statement, the "New" badge's moment, the sync card and the connection.
+    assert 0 < len(first) <= 12
+    assert len(second) == 0
+    assert len(third) == 0
+    assert cached.content == uncached.content
+    assert not_modified.status_code == 304
+
+    # A sync changes the data version: the next answer is rendered afresh.
+    release = ReleaseFactory.create(name="Fresh Release")
+    credit(release, ArtistFactory.create(name="Fresh Artist"))
+    Snapshot.objects.filter(pk=synced.pk).update(fetched_at=timezone.now() + timedelta(seconds=1))
+    synced.entries.create(release=release, rank=2)
+    data_version_forget()
+    assert b"Fresh Artist" not in cached.content
+    assert b"Fresh Artist" in client.get("/", headers=headers).content
+
+
+def test_the_htmx_partial_and_the_page_are_cached_apart(client, synced):
+    page = client.get("/?q=bj")
+    partial = client.get("/?q=bj", headers={"HX-Request": "true"})
+    assert b"<html" in page.content
+    assert b"<html" not in partial.content
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/?q=bj").content == page.content
+        assert client.get("/?q=bj", headers={"HX-Request": "true"}).content == partial.content
+    assert len(queries) == 0
+
+
+def test_the_feed_and_artist_pages_are_served_from_the_cache(client, synced):
+    # Uncached: the data version (and the page state), then the feed's releases and their
+    # credits; the artist, its releases, and the "New" badge's moment.
+    for path, most_queries in (("/feeds/releases.atom", 3), (_artist_page(synced), 9)):
+        with CaptureQueriesContext(connection) as uncached:
+            first = client.get(path)
+        assert 0 < len(uncached) <= most_queries
+        with CaptureQueriesContext(connection) as queries:
+            cached = client.get(path)
+            not_modified = client.get(path, headers={"If-None-Match": first["ETag"]})
+        assert cached.content == first.content
+        assert not_modified.status_code == 304
+        assert len(queries) == 0
+
+
+@pytest.mark.parametrize("path", CATALOG_PAGES)
+def test_a_cached_answer_skips_session_auth_and_csrf_and_keeps_the_security_headers(
+    client, synced, path, monkeypatch
+):
+    uncached = client.get(path)
+    ran: list[str] = []
+    for middleware in (SessionMiddleware, AuthenticationMiddleware, CsrfViewMiddleware):
+        original = middleware.process_request
+
+        def spy(self, request, original=original, name=middleware.__name__):
+            ran.append(name)
+            return original(self, request)
+
+        monkeypatch.setattr(middleware, "process_request", spy)
+    cached = client.get(path)
+    assert uncached.status_code == cached.status_code == 200
+    assert ran == []
+    for header in SECURITY_HEADERS:
+        assert cached.get(header) == uncached.get(header), header
+    assert cached["X-Frame-Options"] == "DENY"
+    assert "Content-Security-Policy" in cached
+
+
+def test_staff_and_anonymous_pages_never_leak_into_each_other(client, synced):
+    staff = Client()
+    staff.force_login(get_user_model().objects.create_user("staff", password="pw", is_staff=True))
+    token = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+    staff_html = staff.get("/").content.decode()
+    assert "Refresh now" in staff_html
+
+    for expected_queries in (True, False):  # uncached, then from the cache
+        with CaptureQueriesContext(connection) as queries:
+            html = client.get("/").content.decode()
+        assert bool(queries.captured_queries) is expected_queries
+        assert "Refresh now" not in html
+        assert "Signed in as" not in html
+        assert "csrf" not in html.lower()
+
+    again = staff.get("/").content.decode()
+    assert "Refresh now" in again
+    assert "Signed in as" in again
+    # Django masks the token anew for every render: a stored page would repeat it.
+    assert token.findall(again)
+    assert token.findall(again) != token.findall(staff_html)
+
+
+def test_a_signed_in_page_reuses_the_cached_artist_list_and_renders_its_own_parts(
+    staff_client, synced, monkeypatch
+):
+    staff_client.get("/?q=bj")
+    grids: list[object] = []
+
+    def artist_grid(**kwargs: object) -> None:
+        grids.append(kwargs)
+
+    monkeypatch.setattr("catalog.views.artist_grid", artist_grid)
+    html = staff_client.get("/?q=bj").content.decode()
+    assert grids == []  # the list came from the cache
+    assert "Björk" in html
+    assert "Refresh now" in html

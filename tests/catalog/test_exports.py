@@ -10,6 +10,7 @@ from django.http import StreamingHttpResponse
 
 from catalog import exports
 from catalog.models import Artist
+from catalog.schemas import ArtistOut, RankedReleaseOut, ReleaseSummaryOut
 from tests.factories import ArtistFactory, ReleaseFactory, credit, snapshot_with
 
 pytestmark = pytest.mark.django_db
@@ -221,3 +222,21 @@ def test_a_paused_reader_holds_no_transaction_open(client, monkeypatch, path):
     assert _transaction_state(our_backend) != "idle in transaction"
     received.extend(stream)
     assert len(list(csv.reader(io.StringIO(b"".join(received).decode())))) == 7
+
+
+def test_csv_columns_are_the_schemas_fields():
+    assert set(ArtistOut.model_fields) <= set(exports.ARTIST_COLUMNS)
+    assert set(RankedReleaseOut.model_fields) <= set(exports.RELEASE_COLUMNS)
+    assert {"artist_ids", "release_ids"} <= set(exports.RELEASE_COLUMNS + exports.ARTIST_COLUMNS)
+    assert exports.RELEASE_COLUMNS[0] == "rank"
+
+
+def test_a_field_added_to_a_schema_is_a_csv_column_with_no_other_edit():
+    class Extended(ReleaseSummaryOut):
+        mood: str
+
+    columns = exports.schema_columns(Extended)
+    row = {"mood": "calm", "artists": [{"id": "a1", "name": "Nova"}]}
+    values = {column.name: column.value(row) for column in columns if column.name in row}
+    assert values == {"mood": "calm", "artists": "Nova"}
+    assert [column.value(row) for column in columns if column.name == "artist_ids"] == ["a1"]

@@ -9,7 +9,6 @@ from django.db import connection
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
-from catalog.dashboard_selectors import SYNC_SCHEDULE_NAME
 from catalog.models import SyncRun
 from catalog.scheduling import (
     SYNC_TASK,
@@ -19,6 +18,7 @@ from catalog.scheduling import (
     sync_refresh_request,
     sync_schedule_ensure,
 )
+from catalog.selectors import SYNC_SCHEDULE_NAME
 from catalog.services import INTERRUPTED_ERROR, sync_runs_fail_interrupted
 from tests.catalog.sync_support import sync_lock_held_elsewhere
 

@@ -482,13 +482,15 @@ def test_feed_and_csv_links_carry_the_filters(client, novelty, headers):
     csv_url, csv_title = _link(html, "csv-link")
     assert feed_url == "/feeds/releases.atom?album_type=single&exclude_various_artists=true"
     assert "no search" in feed_title
-    # The API's `q` only searches artist names: the dashboard's search is left out, and said so.
-    assert csv_url == "/api/artists.csv?album_type=single&exclude_various_artists=true&new=true"
-    assert "without the search" in csv_title
+    # The API's `q` searches artist and release names, as the dashboard's: the export keeps it.
+    assert (
+        csv_url == "/api/artists.csv?album_type=single&exclude_various_artists=true&new=true&q=run"
+    )
+    assert csv_title == "These artists as CSV"
 
     plain = client.get("/", headers=headers).content.decode()
     assert _link(plain, "feed-link")[0] == "/feeds/releases.atom"
-    assert _link(plain, "csv-link") == ("/api/artists.csv", "These filters as CSV")
+    assert _link(plain, "csv-link") == ("/api/artists.csv", "These artists as CSV")
 
 
 def test_the_csv_link_exports_the_artists_the_grid_shows(client, novelty):

@@ -4,13 +4,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django_q.models import Schedule
 
-from catalog.dashboard_selectors import SYNC_SCHEDULE_NAME
 from catalog.scheduling import (
     HOUSEKEEPING_SCHEDULE_NAME,
     ScheduleChange,
     housekeeping_schedule_ensure,
     sync_schedule_ensure,
 )
+from catalog.selectors import SYNC_SCHEDULE_NAME
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0008_following'),
+        ('catalog', '0009_following'),
         ('spotify', '0003_user_connection'),
     ]
 

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0007_webhooks_standard_signing'),
+        ('catalog', '0008_release_name_search'),
         ('spotify', '0003_user_connection'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -1,0 +1,299 @@
+"""Reads of artists: the artist list (the API, its CSV twin and the dashboard grid) and one
+artist with a page of its releases (the API and the artist page)."""
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Any, get_args
+
+import psycopg
+from django.core.paginator import Page as PaginatorPage
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.backends.utils import CursorWrapper
+from django.db.models import Count, F, Max, Window
+from ninja import Schema
+
+from catalog.models import Artist, Release, Snapshot
+from catalog.schemas import ArtistOut, DashboardArtistOut, DashboardReleaseOut, SnapshotOut
+from catalog.selectors.filters import ARTIST_ORDER_SQL, NO_ARTIST_FILTERS, ArtistFilterSet
+from catalog.selectors.snapshots import Page
+
+
+def _utc_timestamp_sql(moment: str) -> str:
+    """A timestamptz as Django's JSON encoder writes it: UTC, milliseconds (if any), then Z."""
+    utc = f"({moment} AT TIME ZONE 'UTC')"
+    return f"""to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS') || CASE
+        WHEN extract(microseconds FROM {utc})::bigint %% 1000000 = 0 THEN 'Z'
+        ELSE to_char({utc}, '.MS"Z"') END"""
+
+
+# How SQL writes each field of the shapes (catalog.schemas): the JSON objects below are generated
+# from the schemas' fields, so a field added to a schema must be added here (or the import fails).
+SNAPSHOT_FIELDS_SQL = {
+    "date": "snapshot.date",
+    "fetched_at": _utc_timestamp_sql("snapshot.fetched_at"),
+    "source": "snapshot.source",
+    "market": "nullif(snapshot.market, '')",
+}
+RELEASE_FIELDS_SQL = {
+    "id": "release.spotify_id",
+    "name": "release.name",
+    "album_type": "release.album_type",
+    "release_date": "release.release_date",
+    "release_date_precision": "release.release_date_precision",
+    "total_tracks": "release.total_tracks",
+    "image": "nullif(release.image_url, '')",
+    "spotify_url": "release.spotify_url",
+    "label": "release.label",
+    "popularity": "release.popularity",
+    # Microseconds kept: compared with the latest successful sync's start for the "New" badge.
+    "first_seen_at": """to_char(release.first_seen_at AT TIME ZONE 'UTC',
+        'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
+}
+ARTIST_FIELDS_SQL = {
+    "id": "artist.spotify_id",
+    "name": "artist.name",
+    "spotify_url": "artist.spotify_url",
+    "uri": "artist.uri",
+    "image": "nullif(artist.image_url, '')",
+    "genres": "artist.genres",
+    "popularity": "artist.popularity",
+    "followers": "artist.followers",
+    "latest_release_date": "artist.latest_release_date",
+    "releases": """(
+                SELECT json_agg({release} ORDER BY release.release_date_sort DESC NULLS LAST,
+                    release.name)
+                FROM catalog_release release
+                WHERE release.id = ANY(artist.release_ids)
+            )""",
+}
+
+
+def json_object_sql(schema: type[Schema], fields_sql: dict[str, str]) -> str:
+    """`json_build_object` of the schema's fields, in the schema's order."""
+    pairs = ", ".join(f"'{name}', {fields_sql[name]}" for name in schema.model_fields)
+    return f"json_build_object({pairs})"
+
+
+def _release_schema(artist_schema: type[Schema]) -> type[Schema]:
+    (release_schema,) = get_args(artist_schema.model_fields["releases"].annotation)
+    return release_schema  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=8)
+def artist_json_sql(artist_schema: type[Schema]) -> str:
+    release = json_object_sql(_release_schema(artist_schema), RELEASE_FIELDS_SQL)
+    fields = ARTIST_FIELDS_SQL | {"releases": ARTIST_FIELDS_SQL["releases"].format(release=release)}
+    return json_object_sql(artist_schema, fields)
+
+
+def artist_list(
+    *,
+    snapshot: Snapshot,
+    limit: int,
+    offset: int,
+    filters: ArtistFilterSet = NO_ARTIST_FILTERS,
+    schema: type[Schema] = ArtistOut,
+) -> Page:
+    """Artists credited on the snapshot (most recent release first by default, then by name):
+    `artist_list_json`'s items, as dicts of `schema`'s shape."""
+    document = artist_list_json(
+        snapshot_pk=snapshot.pk, limit=limit, offset=offset, filters=filters, schema=schema
+    )
+    if document is None:  # deleted meanwhile
+        return Page(count=0, items=[])
+    page = json.loads(document)
+    return Page(count=page["count"], items=page["items"])
+
+
+def artist_list_json(
+    *,
+    day: date | None = None,
+    snapshot_pk: int | None = None,
+    limit: int,
+    offset: int,
+    filters: ArtistFilterSet = NO_ARTIST_FILTERS,
+    schema: type[Schema] = ArtistOut,
+) -> str | None:
+    """The `/api/artists/` answer as JSON text: the snapshot (`snapshot_pk`'s, else the day's,
+    else the latest), the count, and a page of artists with their releases, each written from
+    `schema`'s fields. None when there is no such snapshot.
+
+    PostgreSQL writes the whole document in ONE statement. One statement reads one database
+    snapshot, so the answer never mixes two syncs without any transaction, and no row reaches
+    Python. Every join starts from the chosen snapshot's entries, so its cost does not grow with
+    the history we hold."""
+    snapshot_params: list[Any] = []
+    if snapshot_pk is not None:
+        snapshot_condition, snapshot_params = "id = %s", [snapshot_pk]
+    elif day is not None:
+        snapshot_condition, snapshot_params = "date = %s", [day]
+    else:
+        snapshot_condition = "TRUE"
+    conditions, params, having, having_params = filters.as_sql(artist="artist", release="release")
+    sql = ARTIST_LIST_SQL.format(
+        snapshot_condition=snapshot_condition,
+        conditions=" AND ".join(conditions) or "TRUE",
+        having=having,
+        order=ARTIST_ORDER_SQL[filters.ordering],
+        snapshot_json=json_object_sql(SnapshotOut, SNAPSHOT_FIELDS_SQL),
+        artist_json=artist_json_sql(schema),
+    )
+    with _prepared_cursor() as cursor:
+        cursor.execute(sql, [*snapshot_params, *params, *having_params, offset, offset + limit])
+        row = cursor.fetchone()
+    return None if row is None else str(row[0])
+
+
+def _prepared_cursor() -> CursorWrapper:
+    """What `connection.cursor()` gives, but binding parameters server-side, so that psycopg
+    prepares a statement run often (settings: "prepare_threshold") and PostgreSQL stops planning
+    it on every request: for the artist list, planning costs about as much as running. Still
+    logged, counted by execute wrappers, and failing with Django's errors."""
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = psycopg.Cursor(connection.connection)
+    # django-stubs say these take a CursorWrapper; Django hands them the DB-API cursor.
+    if connection.queries_logged:
+        return connection.make_debug_cursor(cursor)  # type: ignore[arg-type]
+    return connection.make_cursor(cursor)  # type: ignore[arg-type]
+
+
+# Parameters: the snapshot's, the conditions', the group condition's, then the page's bounds
+# (offset, offset + limit). `numbered` holds every matching artist, numbered in the requested
+# order, with the ids of its releases that pass the filters; the count is theirs, the page a range
+# of their numbers.
+ARTIST_LIST_SQL = """
+WITH snapshot AS (
+    SELECT id, date, fetched_at, source, market FROM catalog_snapshot
+    WHERE {snapshot_condition}
+    ORDER BY date DESC, fetched_at DESC
+    LIMIT 1
+), numbered AS (
+    SELECT
+        artist.id, artist.spotify_id, artist.name, artist.spotify_url, artist.uri, artist.image_url,
+        artist.genres, artist.popularity, artist.followers,
+        max(release.release_date_sort) AS latest_release_date,
+        array_agg(release.id) AS release_ids,
+        row_number() OVER (ORDER BY {order}) AS position
+    FROM snapshot
+    JOIN catalog_snapshotentry entry ON entry.snapshot_id = snapshot.id
+    JOIN catalog_release release ON release.id = entry.release_id
+    JOIN catalog_releaseartist credit ON credit.release_id = release.id
+    JOIN catalog_artist artist ON artist.id = credit.artist_id
+    WHERE {conditions}
+    GROUP BY artist.id
+    HAVING {having}
+)
+SELECT json_build_object(
+    'snapshot', {snapshot_json},
+    'count', (SELECT count(*) FROM numbered),
+    'items', coalesce((
+        SELECT json_agg({artist_json} ORDER BY artist.position)
+        FROM numbered artist
+        WHERE artist.position > %s AND artist.position <= %s
+    ), '[]')
+)::text
+FROM snapshot
+"""
+
+
+@dataclass(frozen=True)
+class ArtistCard:
+    artist: DashboardArtistOut
+    # The artist's newest release that passes the filters.
+    latest: DashboardReleaseOut | None
+    # Releases of this artist in the snapshot (after the filters), the latest one included.
+    release_count: int
+
+
+@dataclass(frozen=True)
+class ArtistGrid:
+    page: PaginatorPage[Any]
+    cards: list[ArtistCard]
+
+
+def artist_grid(
+    *, snapshot: Snapshot, filters: ArtistFilterSet, page_number: int, per_page: int
+) -> ArtistGrid:
+    """The dashboard's page of `artist_list`: page numbers (past the last page shows the last
+    page), and each artist's latest release. One statement, two past the last page."""
+    page = artist_list(
+        snapshot=snapshot,
+        limit=per_page,
+        offset=(page_number - 1) * per_page,
+        filters=filters,
+        schema=DashboardArtistOut,
+    )
+    last_page = max(math.ceil(page.count / per_page), 1)
+    if page_number > last_page:
+        page_number = last_page
+        page = artist_list(
+            snapshot=snapshot,
+            limit=per_page,
+            offset=(page_number - 1) * per_page,
+            filters=filters,
+            schema=DashboardArtistOut,
+        )
+    artists = [DashboardArtistOut.model_validate(item) for item in page.items]
+    return ArtistGrid(
+        page=Paginator(range(page.count), per_page).get_page(page_number),
+        cards=[
+            ArtistCard(
+                artist=artist,
+                latest=artist.releases[0] if artist.releases else None,
+                release_count=len(artist.releases),
+            )
+            for artist in artists
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class ArtistDetail:
+    """An artist with a page of the releases we know of: `ArtistDetailOut`'s source."""
+
+    artist: Artist
+    releases: list[Release]
+    # Of every release crediting the artist, not only the page's.
+    release_count: int
+    latest_release_date: date | None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.artist, name)
+
+
+def artist_detail(*, spotify_id: str, limit: int, offset: int) -> ArtistDetail | None:
+    """One artist and a page of the releases crediting it, newest first (ties by name, then id,
+    so that pages never overlap), in two queries whatever the page or the history ("Various
+    Artists" is credited on ever more releases)."""
+    artist = Artist.objects.filter(spotify_id=spotify_id).first()
+    if artist is None:
+        return None
+    releases = Release.objects.filter(credits__artist=artist)
+    page: list[Any] = list(
+        releases.annotate(
+            total=Window(Count("pk")), latest=Window(Max("release_date_sort"))
+        ).order_by(F("release_date_sort").desc(nulls_last=True), "name", "pk")[
+            offset : offset + limit
+        ]
+    )
+    if page:
+        first = page[0]
+        return ArtistDetail(
+            artist=artist,
+            releases=page,
+            release_count=first.total,
+            latest_release_date=first.latest,
+        )
+    past_the_end = releases.aggregate(total=Count("pk"), latest=Max("release_date_sort"))
+    return ArtistDetail(
+        artist=artist,
+        releases=[],
+        release_count=past_the_end["total"],
+        latest_release_date=past_the_end["latest"],
+    )

@@ -1,0 +1,71 @@
+"""Reads of sync runs and the sync's schedule and queue."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection
+from django_q.models import OrmQ, Schedule
+from django_q.tasks import fetch
+
+from catalog.models import SyncRun
+from catalog.selectors.filters import LATEST_SUCCEEDED_SYNC_STARTED_SQL
+from catalog.sync_lock import sync_lock_held_by_another_session
+
+SYNC_SCHEDULE_NAME = "sync-new-releases"
+
+
+@dataclass(frozen=True)
+class SyncOverview:
+    # The run holding the sync lock right now, if any.
+    in_progress: SyncRun | None
+    # The latest run that ran to its end (succeeded or failed); skipped runs are not news.
+    last: SyncRun | None
+    # When `last` failed, the run whose data is still shown.
+    last_success: SyncRun | None
+    next_run_at: datetime | None
+    scheduled: bool
+
+
+def sync_latest_succeeded_started_at() -> datetime | None:
+    """Releases first seen at or after this moment came with the latest successful sync (the
+    "New" badge, `new=true`): the SQL the filters embed, run alone."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {LATEST_SUCCEEDED_SYNC_STARTED_SQL}")
+        started: datetime | None = cursor.fetchone()[0]
+    return started
+
+
+def sync_overview() -> SyncOverview:
+    newest_running = SyncRun.objects.filter(status=SyncRun.Status.RUNNING).order_by("-pk").first()
+    # A `running` row without the lock was left by a worker that died: it is not in progress.
+    in_progress = newest_running if newest_running and sync_lock_held_by_another_session() else None
+    ended = SyncRun.objects.filter(status__in=[SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED])
+    last = ended.order_by("-started_at", "-pk").first()
+    last_success = None
+    if last is not None and last.status == SyncRun.Status.FAILED:
+        last_success = (
+            ended.filter(status=SyncRun.Status.SUCCEEDED).order_by("-started_at", "-pk").first()
+        )
+    schedule = Schedule.objects.filter(name=SYNC_SCHEDULE_NAME).order_by("pk").first()
+    return SyncOverview(
+        in_progress=in_progress,
+        last=last,
+        last_success=last_success,
+        next_run_at=schedule.next_run if schedule else None,
+        scheduled=schedule is not None,
+    )
+
+
+def sync_task_finished(*, task_id: str) -> bool:
+    """Whether the django-q2 worker has finished the task (its result is stored then)."""
+    return fetch(task_id) is not None
+
+
+def sync_task_queued(*, func: str) -> str | None:
+    """The id of a task for `func` waiting in django-q2's queue (or taken by a worker that has
+    not finished it), if any. The queue holds a few rows; their payloads are signed, so each is
+    decoded to read its function."""
+    for queued in OrmQ.objects.order_by("pk"):
+        if queued.func() == func:
+            return str(queued.task_id())
+    return None
