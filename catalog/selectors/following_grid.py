@@ -79,8 +79,10 @@ def following_artist_grid(
                 "popularity": artist.popularity,
                 "followers": artist.followers,
                 "latest_release_date": releases[artist.pk][0].release_date_sort,
+                # Shaped from the models, passed on as the shape's dicts.
                 "releases": [
-                    DashboardReleaseOut.model_validate(release) for release in releases[artist.pk]
+                    DashboardReleaseOut.model_validate(release).model_dump()
+                    for release in releases[artist.pk]
                 ],
             }
         )
