@@ -53,16 +53,24 @@ def data_version() -> DataVersion:
     local-memory cache each process has its own, and a sync in another process cannot reach it."""
     version: DataVersion | None = cache.get(VERSION_KEY)
     if version is None:
-        changed_at = selectors.data_changed_at()
-        tag = f"{int(changed_at.timestamp() * 1_000_000):x}" if changed_at else "0"
-        version = DataVersion(tag=tag, changed_at=changed_at)
-        cache.set(VERSION_KEY, version, timeout=settings.API_DATA_VERSION_TTL_SECONDS)
+        version = _data_version_read()
+        # add, not set: a sync that committed after this read has stored the newer version, and
+        # this older one must not replace it (with a shared cache it would be served for the TTL).
+        cache.add(VERSION_KEY, version, timeout=settings.API_DATA_VERSION_TTL_SECONDS)
     return version
 
 
-def data_version_forget() -> None:
-    """Called when a sync commits: the next request reads the new version from the database."""
-    cache.delete_many([VERSION_KEY, PAGE_STATE_KEY])
+def data_version_refresh() -> None:
+    """Called when a sync commits: stores the new version at once, for every process sharing the
+    cache, and drops the page state (the sync card) read before it."""
+    cache.set(VERSION_KEY, _data_version_read(), timeout=settings.API_DATA_VERSION_TTL_SECONDS)
+    cache.delete(PAGE_STATE_KEY)
+
+
+def _data_version_read() -> DataVersion:
+    changed_at = selectors.data_changed_at()
+    tag = f"{int(changed_at.timestamp() * 1_000_000):x}" if changed_at else "0"
+    return DataVersion(tag=tag, changed_at=changed_at)
 
 
 def page_state() -> str:

@@ -16,6 +16,7 @@ from catalog.models import SyncRun
 from catalog.selectors import SYNC_SCHEDULE_NAME, sync_task_queued
 from catalog.services import sync_runs_fail_interrupted
 from catalog.sync_lock import sync_lock_held_by_another_session
+from catalog.task_queue import sync_handoff_mark
 
 SYNC_TASK = "catalog.tasks.sync_new_releases"
 HOUSEKEEPING_SCHEDULE_NAME = "housekeeping"
@@ -104,8 +105,9 @@ def sync_refresh_request() -> RefreshOutcome:
     """ "Refresh now": enqueues a sync unless one is already queued or running, so that impatient
     presses queue one sync, not one each."""
     sync_runs_fail_interrupted()
-    # The check and the enqueue are one transaction under a lock: the ORM broker's queue is a
-    # table in this database, so the next press, waiting on the lock, sees the task committed.
+    # The check and the enqueue are one transaction under a lock: the next press, waiting on the
+    # lock, sees the task committed (the ORM broker's queue is a table in this database) or pushed
+    # (Redis's list is written at once).
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK_KEY])
@@ -117,10 +119,11 @@ def sync_refresh_request() -> RefreshOutcome:
         queued = sync_task_queued(func=SYNC_TASK)
         if queued is not None:
             return RefreshOutcome(state=RefreshState.ALREADY_QUEUED, task_id=queued)
-        task_id = async_task(
-            SYNC_TASK, trigger=SyncRun.Trigger.MANUAL.value, task_name="Refresh now"
+        task_id = str(
+            async_task(SYNC_TASK, trigger=SyncRun.Trigger.MANUAL.value, task_name="Refresh now")
         )
-        return RefreshOutcome(state=RefreshState.QUEUED, task_id=str(task_id))
+        sync_handoff_mark(task_id=task_id)
+        return RefreshOutcome(state=RefreshState.QUEUED, task_id=task_id)
 
 
 def following_refresh_enqueue(*, user_pk: int) -> str:

@@ -11,16 +11,18 @@ from typing import Any
 from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 
-from catalog.caching import data_version_forget
+from catalog.caching import data_version_refresh
 from catalog.fetching import albums_fetch, artists_enrich
 from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SnapshotEntry, SyncRun
 from catalog.selectors import best_image
 from catalog.sync_lock import sync_lock, sync_lock_held_by_another_session
+from catalog.task_queue import sync_handoff_clear
 from catalog.tracks import tracks_sync
 from catalog.webhooks.services import (
     webhook_deliveries_enqueue,
     webhook_deliveries_recover_stale,
 )
+from observability.context import sync_run_logged
 from spotify.client import SpotifyClient, site_client
 from spotify.errors import SpotifyError
 from spotify.types import Album, Image
@@ -64,34 +66,37 @@ def sync_run_execute(*, trigger: SyncRun.Trigger, client: SpotifyClient | None =
             )
         sync_runs_fail_interrupted()
         run = SyncRun.objects.create(trigger=trigger)
-        started = monotonic()
-        try:
-            client = client or site_client()
-            _sync(run=run, client=client)
-        # Whatever goes wrong, expected or not, ends the run: a run left `running` would say so
-        # forever (until the next sync) and keep "Refresh now" waiting.
-        except Exception as error:
-            run.status = SyncRun.Status.FAILED
-            run.error = sync_failure_reason(error)
-            logger.warning("Sync %s failed: %s", run.pk, run.error, exc_info=_unexpected(error))
-        else:
-            run.status = SyncRun.Status.SUCCEEDED
-        run.finished_at = timezone.now()
-        run.spotify_calls = client.calls if client is not None else 0
-        # The snapshot and its counts were saved when the snapshot committed (see _sync); a write
-        # rolled back must not reach the run through its in-memory fields.
-        run.save(update_fields=["status", "error", "warnings", "finished_at", "spotify_calls"])
-        data_version_forget()  # the run's end is part of the data version (track lists)
-        # Every sync also picks up deliveries that a killed worker left pending.
-        transaction.on_commit(webhook_deliveries_recover_stale, robust=True)
-        logger.info(
-            "Sync %s %s in %.1f s with %s Spotify calls",
-            run.pk,
-            run.status,
-            monotonic() - started,
-            run.spotify_calls,
-        )
-        return run
+        sync_handoff_clear()
+        # Every line logged during the run, the Spotify client's included, names it.
+        with sync_run_logged(run_id=run.pk):
+            started = monotonic()
+            try:
+                client = client or site_client()
+                _sync(run=run, client=client)
+            # Whatever goes wrong, expected or not, ends the run: a run left `running` would say so
+            # forever (until the next sync) and keep "Refresh now" waiting.
+            except Exception as error:
+                run.status = SyncRun.Status.FAILED
+                run.error = sync_failure_reason(error)
+                logger.warning("Sync %s failed: %s", run.pk, run.error, exc_info=_unexpected(error))
+            else:
+                run.status = SyncRun.Status.SUCCEEDED
+            run.finished_at = timezone.now()
+            run.spotify_calls = client.calls if client is not None else 0
+            # The snapshot and its counts were saved when the snapshot committed (see _sync); a write
+            # rolled back must not reach the run through its in-memory fields.
+            run.save(update_fields=["status", "error", "warnings", "finished_at", "spotify_calls"])
+            data_version_refresh()  # the run's end is part of the data version (track lists)
+            # Every sync also picks up deliveries that a killed worker left pending.
+            transaction.on_commit(webhook_deliveries_recover_stale, robust=True)
+            logger.info(
+                "Sync %s %s in %.1f s with %s Spotify calls",
+                run.pk,
+                run.status,
+                monotonic() - started,
+                run.spotify_calls,
+            )
+            return run
 
 
 def sync_failure_reason(error: Exception) -> str:
@@ -139,7 +144,7 @@ def _sync(*, run: SyncRun, client: SpotifyClient) -> None:
     with transaction.atomic():
         artist_counts = _artists_upsert(albums=albums, enriched=enriched, now=now)
         release_counts = _releases_upsert(albums=albums, now=now)
-        transaction.on_commit(data_version_forget)
+        transaction.on_commit(data_version_refresh)
         snapshot = _snapshot_replace(
             albums=albums, source=source, market=client.conf.market, fetched_at=now
         )

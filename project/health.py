@@ -37,6 +37,20 @@ class HealthOut(Schema):
     spotify_mode: ConnectionMode | None
 
 
+class LiveOut(Schema):
+    status: Literal["ok"]
+
+
+@router.get(
+    "/health/live",
+    response=LiveOut,
+    url_name="health_live",
+    summary="Liveness: the process answers (no database asked, so an outage restarts nothing)",
+)
+def health_live(request: HttpRequest) -> LiveOut:
+    return LiveOut(status="ok")
+
+
 @router.get(
     "/health/",
     response={200: HealthOut, 503: HealthOut},

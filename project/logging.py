@@ -1,7 +1,11 @@
 """Log records never carry a token, whatever a caller or a library puts in them."""
 
+import json
 import logging
 import re
+from datetime import UTC, datetime
+
+from observability.context import log_context
 
 REDACTED = "[redacted]"
 
@@ -46,3 +50,41 @@ class OneLineFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return super().format(record).replace("\r", "").replace("\n", "\\n")
+
+
+LOG_CONTEXT_FIELDS = ("request_id", "sync_run_id")
+
+
+class LogContextFilter(logging.Filter):
+    """Puts the request id and the sync run id (when set) on the record: as attributes for the
+    JSON lines, and as ` request_id=… sync_run_id=…` (`log_context`) for the plain ones."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = log_context()
+        for name, value in context.items():
+            setattr(record, name, value)
+        record.log_context = "".join(f" {name}={value}" for name, value in context.items())
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line (a traceback is a field, never extra lines), for log collectors.
+    A small formatter rather than python-json-logger: these few fields are all we write."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in LOG_CONTEXT_FIELDS:
+            if (value := getattr(record, name, None)) is not None:
+                entry[name] = value
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)

@@ -1,6 +1,9 @@
 """One plain settings module, read from environment variables (and `.env` when present)."""
 
+import os
+import socket
 from datetime import timedelta
+from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import quote
 
@@ -109,6 +112,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later line of the request's log, and its answer, carry the request id.
+    "observability.middleware.RequestIdMiddleware",
+    "observability.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Above the response cache, so that cached answers and 304s get X-Frame-Options too.
@@ -185,10 +191,15 @@ if test_database_name := env.str("TEST_DATABASE_NAME", default=""):
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# With Redis, the cache (the data version included) and django-q2's queue are shared by every
+# web and worker process, on however many machines; without it both stay local / in PostgreSQL.
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -222,22 +233,30 @@ STORAGES = {
     },
 }
 
+# `line` for people, `json` (one object per line) for log collectors; tokens redacted in both.
+LOG_FORMAT = env.str("LOG_FORMAT", default="line")
+if LOG_FORMAT not in ("line", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be line or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "line": {
             "()": "project.logging.OneLineFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
-        }
+            "format": "%(asctime)s %(levelname)s %(name)s%(log_context)s %(message)s",
+        },
+        "json": {"()": "project.logging.JsonFormatter"},
     },
-    "filters": {"redact_tokens": {"()": "project.logging.RedactTokensFilter"}},
+    "filters": {
+        "redact_tokens": {"()": "project.logging.RedactTokensFilter"},
+        "log_context": {"()": "project.logging.LogContextFilter"},
+    },
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
-            "formatter": "line",
-            "filters": ["redact_tokens"],
+            "formatter": LOG_FORMAT,
+            "filters": ["redact_tokens", "log_context"],
         }
     },
     "root": {"handlers": ["stdout"], "level": env.str("LOG_LEVEL", default="INFO")},
@@ -304,10 +323,10 @@ SNAPSHOT_RETENTION_DAYS = env.int("SNAPSHOT_RETENTION_DAYS", default=365)
 if SNAPSHOT_RETENTION_DAYS < 0:
     raise ImproperlyConfigured("SNAPSHOT_RETENTION_DAYS must be 0 (keep all) or a number of days")
 
-# --- django-q2: the ORM broker keeps the queue in PostgreSQL, next to the data ----------------
+# --- django-q2: the queue is in PostgreSQL next to the data, or in Redis with REDIS_URL --------
 Q_CLUSTER = {
     "name": "spotify-new-releases",
-    "orm": "default",
+    **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default"}),
     "workers": env.int("Q_WORKERS", default=2),
     "timeout": env.int("Q_TIMEOUT_SECONDS", default=900),
     "retry": env.int("Q_RETRY_SECONDS", default=960),
@@ -339,3 +358,30 @@ WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)
 # Delays before the next attempts (scheduled, never slept): base, 2 x base, 4 x base...
 WEBHOOK_BACKOFF_SECONDS = env.float("WEBHOOK_BACKOFF_SECONDS", default=2.0)
 WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=10)
+
+# --- Operations ------------------------------------------------------------------------------
+# GET /metrics (Prometheus) answers a bearer METRICS_TOKEN or a client address (as django-axes
+# sees it) in METRICS_ALLOWED_IPS (addresses or networks); anyone else gets 403.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+for _entry in METRICS_ALLOWED_IPS:
+    try:
+        ip_network(_entry, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_IPS: {_entry!r} is not an address or network"
+        ) from None
+# One directory shared by every web and worker process (a volume shared by the containers): each
+# host writes its counters into its own subdirectory (pids repeat across containers), and
+# /metrics sums them all, so a worker's Spotify calls show on every web replica's /metrics.
+METRICS_DIR = env.str("METRICS_DIR", default="")
+if METRICS_DIR:
+    # prometheus-client's multiprocess mode, which it reads from the environment on import.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(Path(METRICS_DIR) / socket.gethostname())
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+# Errors to Sentry when set; needs the `sentry` extra (pip install ".[sentry]").
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from project.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default="production"))

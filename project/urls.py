@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from catalog.metrics import CatalogCollector
+from observability.metrics import metrics_view
 from project.api import api
 from spotify.conf import DEMO_AUTHORIZE_PATH
 from spotify.views import demo_authorize
@@ -10,6 +12,7 @@ handler500 = "project.middleware.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view(collectors=[CatalogCollector()]), name="metrics"),
     path("api/", api.urls),
     path("auth/", include("spotify.urls")),
     # Sign-in for every user (django-axes counts the failures, as on the admin's); logging out is

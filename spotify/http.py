@@ -13,6 +13,7 @@ from django.utils.http import parse_http_date
 
 from spotify.conf import SpotifySettings
 from spotify.errors import ForeignHostError, RateLimitedError, UnavailableError
+from spotify.metrics import spotify_call_count, spotify_retry_after_waited
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class SpotifyHttp:
             try:
                 response = self.client.request(method, url, **kwargs)
             except httpx.TransportError as error:
+                spotify_call_count(endpoint=endpoint, status=None)
                 failures += 1
                 reason = f"{type(error).__name__}"
                 if failures >= attempts:
@@ -76,6 +78,7 @@ class SpotifyHttp:
                     ) from error
                 self._back_off(endpoint, failures, reason)
                 continue
+            spotify_call_count(endpoint=endpoint, status=response.status_code)
             if response.status_code == 429:
                 rate_limited += 1
                 retry_after = retry_after_seconds(
@@ -85,6 +88,7 @@ class SpotifyHttp:
                     raise RateLimitedError(math.ceil(retry_after))
                 logger.warning("Spotify rate limited %s: waiting %g s", endpoint, retry_after)
                 sleep(retry_after)
+                spotify_retry_after_waited(seconds=retry_after)
                 continue
             if response.status_code >= 500:
                 failures += 1

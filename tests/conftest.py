@@ -1,4 +1,5 @@
 import json
+import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -7,6 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import redis
 import respx
 from django.conf import settings as django_settings
 from django.core.cache import cache
@@ -17,6 +19,38 @@ API = "https://api.spotify.test/v1"
 ACCOUNTS = "https://accounts.spotify.test"
 # Where Spotify's own paging links point, whatever API base the client is configured with.
 SPOTIFY_LINKS = "https://api.spotify.com/v1"
+
+
+# A Redis database of its own (and emptied before and after each test that uses it), so that
+# tests never meet another process's keys; TEST_REDIS_URL to point elsewhere.
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """TEST_REDIS_URL, emptied; the test is skipped, saying why, where no Redis answers."""
+    connection = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1)
+    try:
+        connection.ping()
+    except redis.RedisError as error:
+        pytest.skip(f"needs a Redis at {TEST_REDIS_URL} (none answers: {error})")
+    connection.flushdb()
+    yield TEST_REDIS_URL
+    connection.flushdb()
+    connection.close()
+
+
+@pytest.fixture
+def redis_broker(redis_url: str, settings: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """django-q2's queue and Django's cache in Redis, as with REDIS_URL set."""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "ORM", None)
+    monkeypatch.setattr(Conf, "REDIS", redis_url)
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+    }
+    return redis_url
 
 
 def load_fixture(name: str) -> Any:

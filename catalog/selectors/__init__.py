@@ -36,6 +36,7 @@ from catalog.selectors.sync_runs import (
     sync_overview,
     sync_task_finished,
     sync_task_queued,
+    task_queue_length,
 )
 
 __all__ = [
@@ -69,4 +70,5 @@ __all__ = [
     "sync_overview",
     "sync_task_finished",
     "sync_task_queued",
+    "task_queue_length",
 ]

@@ -2,14 +2,20 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from django.core.cache import cache
 from django.db import connection
+from django_q.brokers import get_broker
+from django_q.conf import Conf
 from django_q.models import OrmQ, Schedule
+from django_q.signing import SignedPackage
 from django_q.tasks import fetch
 
 from catalog.models import SyncRun
 from catalog.selectors.filters import LATEST_SUCCEEDED_SYNC_STARTED_SQL
 from catalog.sync_lock import sync_lock_held_by_another_session
+from catalog.task_queue import SYNC_HANDOFF_KEY
 
 SYNC_SCHEDULE_NAME = "sync-new-releases"
 
@@ -62,10 +68,34 @@ def sync_task_finished(*, task_id: str) -> bool:
 
 
 def sync_task_queued(*, func: str) -> str | None:
-    """The id of a task for `func` waiting in django-q2's queue (or taken by a worker that has
-    not finished it), if any. The queue holds a few rows; their payloads are signed, so each is
-    decoded to read its function."""
-    for queued in OrmQ.objects.order_by("pk"):
-        if queued.func() == func:
-            return str(queued.task_id())
-    return None
+    """The id of a task for `func` waiting in django-q2's queue, whichever broker holds it (with
+    the ORM broker, also one taken by a worker that has not finished it; with Redis, "Refresh
+    now"'s task while a worker takes it over), if any. The queue holds a few tasks; their
+    payloads are signed, so each is decoded to read its function."""
+    if Conf.ORM:
+        for queued in OrmQ.objects.order_by("pk"):
+            if queued.func() == func:
+                return str(queued.task_id())
+        return None
+    broker = get_broker()
+    for payload in broker.connection.lrange(broker.list_key, 0, -1):
+        task = _task(payload)
+        if task.get("func") == func:
+            return str(task.get("id"))
+    handed_over: str | None = cache.get(SYNC_HANDOFF_KEY)
+    return handed_over
+
+
+def task_queue_length() -> int:
+    """Tasks waiting for a worker, whichever broker holds them."""
+    return int(get_broker().queue_size() or 0)
+
+
+def _task(payload: bytes | str) -> dict[str, Any]:
+    try:
+        task: dict[str, Any] = SignedPackage.loads(
+            payload.decode() if isinstance(payload, bytes) else payload
+        )
+    except Exception:  # a payload signed with another key, or not ours: not our task
+        return {}
+    return task

@@ -14,7 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.http import http_date
 
-from catalog.caching import data_version_forget
+from catalog import selectors
+from catalog.caching import data_version, data_version_refresh
 from catalog.models import Snapshot
 from tests.factories import ArtistFactory, ReleaseFactory, credit, snapshot_with
 
@@ -112,12 +113,31 @@ def test_a_committed_sync_changes_the_version_and_so_the_answer(client, synced):
     Snapshot.objects.filter(pk=synced.pk).update(fetched_at=timezone.now() + timedelta(seconds=1))
     synced.entries.create(release=newer, rank=2)
     assert client.get("/api/artists/").content == before.content  # version still cached
-    data_version_forget()  # what the sync does on commit
+    data_version_refresh()  # what the sync does on commit
     after = client.get("/api/artists/")
     assert after["ETag"] != before["ETag"]
     assert "Newer" in [item["name"] for item in after.json()["items"]]
     stale = client.get("/api/artists/", headers={"If-None-Match": before["ETag"]})
     assert stale.status_code == 200
+
+
+def test_a_version_read_before_a_sync_committed_never_replaces_the_one_stored_at_the_commit(
+    monkeypatch,
+):
+    """With a cache shared by several servers, a request that read the old version just before a
+    sync committed must not store it over the new one: it would be served until the TTL ends."""
+    before, after = timezone.now() - timedelta(hours=1), timezone.now()
+    reads = iter([before, after])
+
+    def changed_at():
+        value = next(reads)
+        if value is before:
+            data_version_refresh()  # the sync commits between this request's read and its store
+        return value
+
+    monkeypatch.setattr(selectors, "data_changed_at", changed_at)
+    assert data_version().changed_at == before  # this request answers with what it read
+    assert data_version().changed_at == after  # every later one sees the commit
 
 
 def test_errors_are_not_cached(client, synced, monkeypatch):
@@ -257,7 +277,7 @@ def test_the_anonymous_dashboard_is_served_from_the_cache_and_304_without_a_quer
     credit(release, ArtistFactory.create(name="Fresh Artist"))
     Snapshot.objects.filter(pk=synced.pk).update(fetched_at=timezone.now() + timedelta(seconds=1))
     synced.entries.create(release=release, rank=2)
-    data_version_forget()
+    data_version_refresh()
     assert b"Fresh Artist" not in cached.content
     assert b"Fresh Artist" in client.get("/", headers=headers).content
 

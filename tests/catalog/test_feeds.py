@@ -4,7 +4,7 @@ import feedparser
 import pytest
 from django.utils import timezone
 
-from catalog.caching import data_version_forget
+from catalog.caching import data_version_refresh
 from tests.factories import ArtistFactory, ReleaseFactory, SnapshotFactory, credit
 
 pytestmark = pytest.mark.django_db
@@ -15,9 +15,9 @@ VARIOUS_ARTISTS_ID = "0LyfQWJT6nXafLPZqxe9Of"
 
 @pytest.fixture(autouse=True)
 def _fresh_data_version():
-    data_version_forget()
+    data_version_refresh()
     yield
-    data_version_forget()
+    data_version_refresh()
 
 
 def _release(*, days_ago: float = 1, artists=None, **kwargs):
@@ -168,7 +168,7 @@ def test_etag_and_last_modified_answer_304_until_a_sync_changes_the_data(client)
 
     snapshot.fetched_at = timezone.now() + timedelta(seconds=5)
     snapshot.save()
-    data_version_forget()
+    data_version_refresh()
     after_sync = client.get(FEED, HTTP_IF_NONE_MATCH=etag)
     assert after_sync.status_code == 200
     assert after_sync["ETag"] != etag

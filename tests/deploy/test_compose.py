@@ -284,3 +284,60 @@ def test_docker_compose_config_accepts_the_files_and_agrees(dockerfile, tmp_path
     )
     assert result.returncode == 0, result.stderr
     check_compose(json.loads(result.stdout), dockerfile)
+
+
+class _ComposeLoader(yaml.SafeLoader):
+    """Reads compose's `!reset` (an override that empties what the base file set)."""
+
+
+_ComposeLoader.add_constructor("!reset", lambda loader, node: "!reset")
+
+
+def scale_override_as_written() -> dict[str, Any]:
+    text = (ROOT / "docker-compose.scale.yml").read_text()
+    text = _INTERPOLATION.sub(lambda match: match.group(2) or "", text).replace("$$", "$")
+    override: dict[str, Any] = yaml.load(text, Loader=_ComposeLoader)
+    return override
+
+
+def test_scale_override_runs_two_web_replicas_behind_one_port_and_two_workers():
+    base = compose_as_written()["services"]
+    services = scale_override_as_written()["services"]
+    web, worker, proxy, redis = (services[name] for name in ("web", "worker", "proxy", "redis"))
+
+    assert web["deploy"]["replicas"] == 2
+    assert worker["deploy"]["replicas"] == 2
+    # The replicas publish nothing themselves; the proxy publishes the one port the base did.
+    assert web["ports"] == "!reset"
+    assert proxy["ports"] == base["web"]["ports"]
+    conf_source, conf_target = proxy["volumes"][0].split(":")[:2]
+    conf = (ROOT / conf_source).read_text()
+    assert conf_target == "/etc/nginx/conf.d/default.conf"
+    assert "server web:8000 resolve;" in conf
+    assert "proxy_pass http://web;" in conf
+    assert "listen 8000;" in conf
+    assert proxy["depends_on"]["web"]["condition"] == "service_healthy"
+    # Redis: healthy before the app starts, and what REDIS_URL names.
+    assert redis["image"].startswith("redis:")
+    assert "ping" in _healthcheck_command(redis["healthcheck"]["test"])
+    for service in (web, worker):
+        assert service["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+        assert service["depends_on"]["redis"]["condition"] == "service_healthy"
+        assert set(service["environment"]) <= settings_variables() | NOT_SETTINGS
+        # One metrics directory shared by every container.
+        assert f"metrics:{service['environment']['METRICS_DIR']}" in service["volumes"]
+
+
+def test_scale_override_migrates_once_before_the_replicas_start():
+    base = compose_as_written()["services"]
+    services = scale_override_as_written()["services"]
+    migrate = services["migrate"]
+
+    assert services["web"]["depends_on"]["migrate"]["condition"] == (
+        "service_completed_successfully"
+    )
+    assert "manage.py migrate" in " ".join(_command(migrate["command"]))
+    assert migrate["image"] == base["web"]["image"]
+    assert migrate["environment"] == base["web"]["environment"]
+    assert migrate["env_file"] == base["web"]["env_file"]
+    assert migrate["restart"] == "no"

@@ -146,3 +146,37 @@ def test_health_is_503_json_with_postgres_on_a_closed_port():
         "last_sync": None,
         "spotify_mode": "demo",
     }
+
+
+@pytest.mark.django_db(databases=[])
+def test_liveness_answers_with_postgres_on_a_closed_port():
+    """Liveness asks no database: an outage must not get every web process restarted."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    code = (
+        "import json, django; django.setup(); from django.test import Client; "
+        "response = Client().get('/api/health/live'); "
+        "print(json.dumps([response.status_code, response.json()]))"
+    )
+    env = {key: os.environ[key] for key in ("PATH", "HOME") if key in os.environ} | {
+        "DJANGO_SETTINGS_MODULE": "project.settings",
+        "DEBUG": "1",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{closed_port}/none",
+        "DATABASE_CONNECT_TIMEOUT": "2",
+        "ALLOWED_HOSTS": "testserver",
+    }
+
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    status, body = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (status, body) == (200, {"status": "ok"})
