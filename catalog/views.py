@@ -33,7 +33,7 @@ from catalog.selectors import (
 from catalog.selectors import (
     artist_detail as artist_detail_read,
 )
-from project.auth import staff_required
+from common.auth import staff_required
 
 # The grid listens for this event and reloads itself when a sync the page watched has ended.
 CATALOG_UPDATED_EVENT = "catalog-updated"
