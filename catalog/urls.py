@@ -1,6 +1,7 @@
 from django.urls import path
 
 from catalog import feeds, me_views, views
+from catalog.notifications import views as notification_views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -19,4 +20,25 @@ urlpatterns = [
     path("me/playlist/on/", me_views.playlist_on, name="me-playlist-on"),
     path("me/playlist/update/", me_views.playlist_refresh, name="me-playlist-update"),
     path("me/playlist/off/", me_views.playlist_off, name="me-playlist-off"),
+    path("notifications/", notification_views.notifications_page, name="notifications"),
+    path(
+        "notifications/targets/",
+        notification_views.notification_target_add,
+        name="notification-target-add",
+    ),
+    path(
+        "notifications/targets/<int:pk>/test/",
+        notification_views.notification_target_test,
+        name="notification-target-test",
+    ),
+    path(
+        "notifications/targets/<int:pk>/remove/",
+        notification_views.notification_target_remove,
+        name="notification-target-remove",
+    ),
+    path(
+        "notifications/targets/<int:pk>/resume/",
+        notification_views.notification_target_resume_view,
+        name="notification-target-resume",
+    ),
 ]

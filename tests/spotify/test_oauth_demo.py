@@ -145,7 +145,7 @@ def test_the_demo_consent_page_follows_the_configured_redirect_uri(client, demo_
 
 
 def test_in_demo_mode_a_user_connects_their_own_account_and_gets_its_followed_artists(
-    client, demo, django_user_model
+    client, demo_mode, django_user_model
 ):
     user = django_user_model.objects.create_user(username="demo-user", password="unused-pw-1")
     client.force_login(user)

@@ -10,8 +10,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0008_release_name_search'),
-        ('spotify', '0003_user_connection'),
+        ('catalog', '0009_notifications'),
+        ('spotify', '0004_user_connection'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

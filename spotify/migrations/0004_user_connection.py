@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('spotify', '0002_site_connection_permission'),
+        ('spotify', '0003_demo_growth'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0009_following'),
-        ('spotify', '0003_user_connection'),
+        ('catalog', '0010_following'),
+        ('spotify', '0004_user_connection'),
     ]
 
     operations = [
