@@ -28,8 +28,8 @@ from catalog.playlists import (
     PlaylistUnavailableError,
     playlist_disable,
     playlist_enable,
-    playlist_update,
 )
+from catalog.scheduling import playlist_refresh_enqueue
 from catalog.selectors import ArtistFilterSet, ReleaseFilters, sync_latest_succeeded_started_at
 from catalog.selectors.following_grid import following_artist_grid
 from catalog.views import (
@@ -200,12 +200,9 @@ def _playlist_update_now(request: HttpRequest) -> HttpResponse:
     link = playlist_link_get(user=request.user)
     if link is None:
         raise Http404("Your playlist is off")
-    warning = playlist_update(link=link)
-    link.refresh_from_db()
-    if warning is not None and not link.notice:
-        messages.error(request, f"The playlist could not be updated: {warning}")
-    elif link.spotify_id and link.active:
-        messages.success(request, f"Your playlist holds {link.track_count} tracks.")
+    # The worker calls Spotify; a request never does.
+    playlist_refresh_enqueue(user_pk=link.connection.user_id)
+    messages.success(request, "Your playlist is being updated: reload this page in a moment.")
     return redirect("me")
 
 

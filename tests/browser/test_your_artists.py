@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django_q.conf import Conf
 from playwright.sync_api import Page, expect
 
 from catalog.models import Artist, PlaylistLink, SyncRun
@@ -84,8 +85,10 @@ def test_the_following_view_shows_the_followed_artists_releases(
 
 
 def test_turning_the_playlist_on_asks_spotify_then_creates_it(
-    page: Page, fresh_demo: None, listener: Any
+    page: Page, fresh_demo: None, listener: Any, monkeypatch: pytest.MonkeyPatch
 ):
+    # "Update now" queues a task; run it in this process, where the demo's fake keeps playlists.
+    monkeypatch.setattr(Conf, "SYNC", True)
     _sign_in_and_connect(page)
     _sync()
     page.goto("/me/")

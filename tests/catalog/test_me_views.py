@@ -9,9 +9,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
+from django_q.models import OrmQ
 
 from catalog.access_tokens import personal_token_create
 from catalog.models import FeedToken, FollowedArtist, PersonalToken, PlaylistLink
+from catalog.scheduling import PLAYLIST_TASK
 from spotify.models import UserConnection
 from tests.factories import ArtistFactory, ReleaseFactory, credit, snapshot_with
 
@@ -205,6 +207,21 @@ def test_turning_the_playlist_off_unlinks_it_for_this_user_only():
     alice.post("/me/playlist/off/")
 
     assert list(PlaylistLink.objects.values_list("spotify_id", flat=True)) == ["b" * 22]
+
+
+@pytest.mark.parametrize("path", ["/me/playlist/update/", "/me/playlist/on/"])
+def test_updating_the_playlist_queues_it_for_the_worker_and_calls_no_spotify(path, spotify_mock):
+    """A request never calls Spotify (respx refuses any call here): the worker does."""
+    client, connection = _user("alice", scope="user-follow-read playlist-modify-private")
+    PlaylistLink.objects.create(connection=connection)
+
+    response = client.post(path, follow=True)
+
+    assert "being updated" in response.content.decode()
+    (task,) = OrmQ.objects.all()
+    assert task.func() == PLAYLIST_TASK
+    assert task.task["args"] == (connection.user_id,)
+    assert not spotify_mock.calls
 
 
 def test_the_users_page_tells_of_a_recreated_playlist():
