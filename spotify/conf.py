@@ -22,7 +22,8 @@ class SpotifySettings:
     # Where the browser is sent to give consent; differs from accounts_base_url only in demo mode.
     authorize_base_url: str
     redirect_uri: str
-    market: str
+    # In SPOTIFY_MARKETS' order; ("",) is Spotify's global list.
+    markets: tuple[str, ...]
     demo: bool
     timeout_seconds: float
     max_retry_after_seconds: int
@@ -41,7 +42,7 @@ def spotify_settings() -> SpotifySettings:
             DEMO_AUTHORIZE_PATH if demo else settings.SPOTIFY_ACCOUNTS_BASE_URL.rstrip("/")
         ),
         redirect_uri=settings.SPOTIFY_REDIRECT_URI,
-        market=settings.SPOTIFY_MARKET,
+        markets=configured_markets(),
         demo=demo,
         timeout_seconds=settings.SPOTIFY_TIMEOUT_SECONDS,
         max_retry_after_seconds=settings.SPOTIFY_MAX_RETRY_AFTER_SECONDS,
@@ -53,3 +54,9 @@ def spotify_settings() -> SpotifySettings:
 def is_demo_mode() -> bool:
     """Demo mode is the default without credentials, and never used when a client id is set."""
     return not settings.SPOTIFY_CLIENT_ID
+
+
+def configured_markets() -> tuple[str, ...]:
+    """The markets each sync reads, the first being the default one; ("",) when none is set:
+    one snapshot of Spotify's global list."""
+    return tuple(settings.SPOTIFY_MARKETS) or ("",)
