@@ -82,7 +82,7 @@ def page_state() -> str:
         sync = selectors.sync_overview()
         parts = (
             [run.pk, run.status] if run else None
-            for run in (sync.in_progress, sync.last, sync.last_success)
+            for run in (sync.in_progress, sync.last, sync.last_success, *sync.markets)
         )
         seen = json.dumps(
             [*parts, sync.next_run_at, connection_status()],

@@ -12,9 +12,10 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET
 from pydantic import BaseModel, ConfigDict, Field
 
-from catalog.parameters import AlbumType, Genre, SpotifyId, query_checked, query_parse
+from catalog.parameters import AlbumType, Genre, Market, SpotifyId, query_checked, query_parse
 from catalog.schemas import ReleaseSummaryOut
 from catalog.selectors import FeedFilters, ReleaseFilters, releases_first_seen
+from spotify.conf import configured_markets, default_market
 
 # Readers poll often; a long window of a busy market must not make every poll a large answer.
 FEED_MAX_ENTRIES = 500
@@ -30,11 +31,15 @@ class FeedQuery(BaseModel):
     genre: Genre | None = None
     artist: tuple[SpotifyId, ...] = Field((), max_length=50)
     exclude_various_artists: bool = False
+    market: Market = Field(default_factory=default_market)
 
     def filters(self) -> FeedFilters:
         return FeedFilters(
             releases=ReleaseFilters(
-                album_type=self.album_type, exclude_various_artists=self.exclude_various_artists
+                album_type=self.album_type,
+                exclude_various_artists=self.exclude_various_artists,
+                # With one market, every release came from it: no condition to pay for.
+                market=self.market if len(configured_markets()) > 1 else None,
             ),
             genre=self.genre,
             artist_ids=self.artist,

@@ -18,7 +18,14 @@ from django_htmx.middleware import HtmxDetails
 from pydantic import BaseModel, ConfigDict, Field
 
 from catalog.caching import fragment_cached
-from catalog.parameters import AlbumType, Pagination, SearchTerm, album_types, query_checked
+from catalog.parameters import (
+    AlbumType,
+    Market,
+    Pagination,
+    SearchTerm,
+    album_types,
+    query_checked,
+)
 from catalog.scheduling import RefreshState, sync_refresh_request
 from catalog.selectors import (
     ArtistFilterSet,
@@ -33,6 +40,7 @@ from catalog.selectors import (
     artist_detail as artist_detail_read,
 )
 from project.auth import staff_required
+from spotify.conf import configured_markets, default_market
 
 # The grid listens for this event and reloads itself when a sync the page watched has ended.
 CATALOG_UPDATED_EVENT = "catalog-updated"
@@ -63,6 +71,7 @@ class DashboardQuery(BaseModel):
     type: AlbumType | None = None
     new: bool = False
     exclude_various_artists: bool = False
+    market: Market = Field(default_factory=default_market)
     # Past the last page shows the last page.
     page: int = Field(1, ge=1)
 
@@ -78,15 +87,20 @@ def dashboard(request: HtmxHttpRequest, query: DashboardQuery) -> HttpResponse:
     release_type = query.type or ""
     new_only = query.new
     exclude_various_artists = query.exclude_various_artists
-    snapshot = snapshot_latest()
+    snapshot = snapshot_latest(market=query.market)
+    markets = configured_markets()
     # The feed and the API call the type `album_type`; the feed has no search (the link's title
-    # says so), the CSV export searches as the grid does.
+    # says so), the CSV export searches as the grid does. Both keep a market that was picked.
     release_query = {
         "album_type": release_type,
         "exclude_various_artists": "true" if exclude_various_artists else "",
+        "market": query.market if len(markets) > 1 else "",
     }
     context = {
         "snapshot": snapshot,
+        # The picker shows only when there is something to pick.
+        "markets": markets if len(markets) > 1 else (),
+        "market": query.market,
         "search": search,
         "release_type": release_type,
         "release_types": RELEASE_TYPES,

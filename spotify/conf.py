@@ -60,3 +60,8 @@ def configured_markets() -> tuple[str, ...]:
     """The markets each sync reads, the first being the default one; ("",) when none is set:
     one snapshot of Spotify's global list."""
     return tuple(settings.SPOTIFY_MARKETS) or ("",)
+
+
+def default_market() -> str:
+    """What reads serve when no market is asked for: the first configured one."""
+    return configured_markets()[0]
