@@ -22,7 +22,8 @@ def snapshot_choice_sql(*, day: date | None, market: str | None) -> tuple[str, l
     """Which snapshots a read may serve, as a condition on catalog_snapshot's columns and its
     parameters: the market's (the default one when None), that day's if one is given. Of
     these, reads serve the newest (by date, then fetched_at)."""
-    condition, params = "market = %s", [default_market() if market is None else market]
+    condition = "market = %s"
+    params: list[Any] = [default_market() if market is None else market]
     if day is not None:
         condition += " AND date = %s"
         params.append(day)
