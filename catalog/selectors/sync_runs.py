@@ -78,6 +78,15 @@ def _last_run_per_market(ended: QuerySet[SyncRun]) -> list[SyncRun]:
     return [latest[market] for market in markets if market in latest]
 
 
+def sync_runs_of_sync(*, run: SyncRun) -> list[SyncRun]:
+    """Every market's run of the sync `run` belongs to (they share its start), in market order."""
+    return list(
+        SyncRun.objects.filter(started_at=run.started_at, trigger=run.trigger)
+        .exclude(status=SyncRun.Status.SKIPPED)
+        .order_by("pk")
+    ) or [run]
+
+
 def sync_task_finished(*, task_id: str) -> bool:
     """Whether the django-q2 worker has finished the task (its result is stored then)."""
     return fetch(task_id) is not None

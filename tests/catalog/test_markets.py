@@ -6,6 +6,8 @@ import io
 
 import feedparser
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import RequestFactory
 
 from catalog.caching import data_version, response_key
@@ -118,6 +120,17 @@ def test_a_failing_market_loses_no_other_markets_snapshot(fake_spotify, settings
         "FR": len(dataset.releases_for("FR")),
     }
     assert [market_run.market for market_run in sync_overview().markets] == ["US", "XX", "FR"]
+
+
+def test_the_command_says_how_each_market_went(fake_spotify, settings, capsys):
+    fake_spotify(releases=20)
+    settings.SPOTIFY_MARKETS = ["US", "XX", "FR"]
+
+    with pytest.raises(CommandError, match=r"^XX: Sync failed: .*400"):
+        call_command("sync_releases")
+
+    lines = capsys.readouterr().out.splitlines()
+    assert [line[:11] for line in lines] == ["US: Synced ", "FR: Synced "]
 
 
 @pytest.mark.parametrize(
