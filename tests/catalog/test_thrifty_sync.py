@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from catalog.models import Artist, Release, SyncRun, Track
+from catalog.models import Artist, Release, Snapshot, SyncRun, Track
 from catalog.services import sync_run_execute
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -106,3 +106,19 @@ def test_the_budget_is_per_market_and_shared_rows_are_asked_for_once(fake_spotif
     assert _calls(stats, "POST /api/token") == 1
     assert sum(stats.values()) == us_run.spotify_calls + fr_run.spotify_calls
     assert Release.objects.count() == len(us) + len(fr_only)
+
+
+def test_in_development_mode_each_market_pays_its_search_pages_once_refused(fake_spotify, settings):
+    fake = fake_spotify(releases=40, dev_mode=True)
+    settings.SPOTIFY_MARKETS = ["US", "FR"]
+    settings.SEARCH_FALLBACK_MAX_ALBUMS = 25
+    dataset = fake.state.dataset
+    found = {market: min(len(dataset.releases_for(market)), 25) for market in ("US", "FR")}
+
+    _sync()
+
+    stats = fake.stats()
+    # Refused once (then remembered for every market), and search pages of 10 per market.
+    assert _calls(stats, "GET /v1/browse/new-releases") == 1
+    assert _calls(stats, "GET /v1/search") == ceil(found["US"] / 10) + ceil(found["FR"] / 10)
+    assert dict(Snapshot.objects.values_list("market", "release_count")) == found
