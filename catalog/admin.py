@@ -16,7 +16,7 @@ from catalog.models import (
     WebhookEndpoint,
 )
 from catalog.webhooks.services import webhook_endpoint_enable, webhook_endpoint_secret_replace
-from project.admin import ReadOnlyAdmin
+from common.admin import ReadOnlyAdmin
 
 # An endpoint's page shows this many recent deliveries; the full log is under Webhook deliveries.
 WEBHOOK_LOG_ROWS = 50

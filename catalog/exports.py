@@ -22,7 +22,7 @@ from catalog.api import (
 )
 from catalog.models import Snapshot
 from catalog.schemas import ArtistOut, ErrorOut, RankedReleaseOut
-from project.db import repeatable_read
+from common.db import repeatable_read
 
 router = Router(tags=["exports"])
 

@@ -39,7 +39,7 @@ from catalog.selectors import (
 from catalog.selectors import (
     artist_detail as artist_detail_read,
 )
-from project.auth import staff_required
+from common.auth import staff_required
 from spotify.conf import configured_markets, default_market
 
 # The grid listens for this event and reloads itself when a sync the page watched has ended.

@@ -10,20 +10,6 @@ from django_q.models import Failure, OrmQ, Schedule, Success
 
 from catalog.task_guard import task_functions_validate
 
-
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    """For rows only the app writes (Spotify's data, tokens, sync records): shown, never edited."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 # --- django-q2 ---------------------------------------------------------------------------------
 # A schedule or a task names a function the worker runs with its own rights: only superusers may
 # add, change, delete or resubmit them, whatever permissions a staff user was given.

@@ -16,7 +16,7 @@ from django.http import (
 from django.urls import Resolver404, resolve
 from django.views import defaults
 
-from project.db import repeatable_read
+from common.db import repeatable_read
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from project.admin import ReadOnlyAdmin
+from common.admin import ReadOnlyAdmin
 from spotify.models import AppToken, ForbiddenEndpoint, SpotifyConnection
 
 

@@ -16,7 +16,7 @@ from django.views.decorators.csp import csp_override
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from project.auth import staff_required
+from common.auth import staff_required
 from spotify import selectors, services
 from spotify.accounts import pkce_code_verifier
 from spotify.client import accounts_client

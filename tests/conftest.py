@@ -11,7 +11,9 @@ import pytest
 import redis
 import respx
 from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.test import Client
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -75,6 +77,20 @@ def _spotify_settings(settings: Any) -> None:
     settings.SPOTIFY_ACCOUNTS_BASE_URL = ACCOUNTS
     settings.SPOTIFY_MARKETS = []
     settings.SPOTIFY_BACKOFF_SECONDS = 0.01
+
+
+@pytest.fixture
+def staff_client(client: Client) -> Client:
+    user = get_user_model().objects.create_user("staff", password="pw", is_staff=True)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def demo_mode(settings: Any) -> None:
+    """No Spotify credentials: the app serves its bundled fake Spotify in process."""
+    settings.SPOTIFY_CLIENT_ID = ""
+    settings.SPOTIFY_CLIENT_SECRET = ""
 
 
 @pytest.fixture

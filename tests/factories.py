@@ -4,7 +4,7 @@ import factory
 from django.utils import timezone
 from factory.declarations import LazyAttribute, LazyFunction, Sequence
 
-from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SnapshotEntry
+from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SnapshotEntry, SyncRun
 from catalog.selectors import best_image
 
 
@@ -47,6 +47,21 @@ class SnapshotFactory(factory.django.DjangoModelFactory[Snapshot]):
     date = LazyFunction(timezone.localdate)
     fetched_at = LazyFunction(timezone.now)
     source = Snapshot.Source.NEW_RELEASES
+
+
+class SyncRunFactory(factory.django.DjangoModelFactory[SyncRun]):
+    """A scheduled sync that succeeded, finishing when it started; `status=RUNNING` leaves it
+    unfinished."""
+
+    class Meta:
+        model = SyncRun
+
+    trigger = SyncRun.Trigger.SCHEDULE
+    status = SyncRun.Status.SUCCEEDED
+    started_at = LazyFunction(timezone.now)
+    finished_at = LazyAttribute(
+        lambda run: None if run.status == SyncRun.Status.RUNNING else run.started_at
+    )
 
 
 def credit(release: Release, *artists: Artist) -> None:

@@ -8,11 +8,8 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, get_args
 
-import psycopg
 from django.core.paginator import Page as PaginatorPage
 from django.core.paginator import Paginator
-from django.db import connection
-from django.db.backends.utils import CursorWrapper
 from django.db.models import Count, F, Max, Window
 from ninja import Schema
 
@@ -20,6 +17,7 @@ from catalog.models import Artist, Release, Snapshot
 from catalog.schemas import ArtistOut, DashboardArtistOut, DashboardReleaseOut, SnapshotOut
 from catalog.selectors.filters import ARTIST_ORDER_SQL, NO_ARTIST_FILTERS, ArtistFilterSet
 from catalog.selectors.snapshots import Page, snapshot_choice_sql
+from common.db import prepared_cursor
 
 
 def _utc_timestamp_sql(moment: str) -> str:
@@ -140,25 +138,10 @@ def artist_list_json(
         snapshot_json=json_object_sql(SnapshotOut, SNAPSHOT_FIELDS_SQL),
         artist_json=artist_json_sql(schema),
     )
-    with _prepared_cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [*snapshot_params, *params, *having_params, offset, offset + limit])
         row = cursor.fetchone()
     return None if row is None else str(row[0])
-
-
-def _prepared_cursor() -> CursorWrapper:
-    """What `connection.cursor()` gives, but binding parameters server-side, so that psycopg
-    prepares a statement run often (settings: "prepare_threshold") and PostgreSQL stops planning
-    it on every request: for the artist list, planning costs about as much as running. Still
-    logged, counted by execute wrappers, and failing with Django's errors."""
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        cursor = psycopg.Cursor(connection.connection)
-    # django-stubs say these take a CursorWrapper; Django hands them the DB-API cursor.
-    if connection.queries_logged:
-        return connection.make_debug_cursor(cursor)  # type: ignore[arg-type]
-    return connection.make_cursor(cursor)  # type: ignore[arg-type]
 
 
 # Parameters: the snapshot's, the conditions', the group condition's, then the page's bounds

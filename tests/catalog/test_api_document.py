@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from catalog.caching import data_version
 from catalog.models import SyncRun
 from catalog.selectors import ArtistFilterSet, artist_list, best_image
-from tests.factories import ArtistFactory, ReleaseFactory, credit, snapshot_with
+from tests.factories import ArtistFactory, ReleaseFactory, SyncRunFactory, credit, snapshot_with
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +108,7 @@ def test_an_uncached_artist_list_is_one_statement(client, settings, path):
     release = ReleaseFactory.create(album_type="album", release_date_sort=date(2026, 6, 1))
     credit(release, ArtistFactory.create(name="Björk", genres=["pop"]))
     snapshot_with([release])
-    SyncRun.objects.create(trigger=SyncRun.Trigger.CLI, status=SyncRun.Status.SUCCEEDED)
+    SyncRunFactory.create(trigger=SyncRun.Trigger.CLI, status=SyncRun.Status.SUCCEEDED)
     data_version()  # read once every few seconds, not per request
 
     with CaptureQueriesContext(connection) as queries:

@@ -243,13 +243,6 @@ SECURITY_HEADERS = (
 CATALOG_PAGES = ("/", "/?q=bj", "/feeds/releases.atom", "/api/artists/")
 
 
-@pytest.fixture
-def staff_client(client):
-    user = get_user_model().objects.create_user("staff", password="pw", is_staff=True)
-    client.force_login(user)
-    return client
-
-
 def _artist_page(synced) -> str:
     return f"/artists/{synced.entries.get().release.credits.get().artist.spotify_id}/"
 

@@ -12,12 +12,6 @@ from tests.conftest import API, artists_route, new_release_pages, release_items,
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def demo_mode(settings):
-    settings.SPOTIFY_CLIENT_ID = ""
-    settings.SPOTIFY_CLIENT_SECRET = ""
-
-
 def test_sync_and_api_without_credentials_serve_the_demo(demo_mode, client, spotify_mock):
     # spotify_mock refuses any real network call: the fake must be answering in process.
     call_command("sync_releases")

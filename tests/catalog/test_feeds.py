@@ -13,13 +13,6 @@ FEED = "/feeds/releases.atom"
 VARIOUS_ARTISTS_ID = "0LyfQWJT6nXafLPZqxe9Of"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_data_version():
-    data_version_refresh()
-    yield
-    data_version_refresh()
-
-
 def _release(*, days_ago: float = 1, artists=None, **kwargs):
     release = ReleaseFactory.create(
         first_seen_at=timezone.now() - timedelta(days=days_ago), **kwargs

@@ -25,7 +25,7 @@ from catalog.models import (
 )
 from catalog.scheduling import HOUSEKEEPING_SCHEDULE_NAME, housekeeping_schedule_ensure
 from catalog.tasks import housekeeping
-from tests.factories import ArtistFactory, ReleaseFactory, credit, snapshot_with
+from tests.factories import ArtistFactory, ReleaseFactory, SyncRunFactory, credit, snapshot_with
 
 pytestmark = pytest.mark.django_db
 
@@ -33,15 +33,10 @@ NOW = timezone.now()
 
 
 def _runs(ages_in_days: list[float], status: str = SyncRun.Status.SUCCEEDED) -> list[SyncRun]:
-    return SyncRun.objects.bulk_create(
-        SyncRun(
-            trigger=SyncRun.Trigger.SCHEDULE,
-            status=status,
-            started_at=NOW - timedelta(days=age),
-            finished_at=NOW - timedelta(days=age),
-        )
+    return [
+        SyncRunFactory.create(status=status, started_at=NOW - timedelta(days=age))
         for age in ages_in_days
-    )
+    ]
 
 
 def _track(release: Release) -> Track:
@@ -161,9 +156,7 @@ def history(settings):
         _track(release)
     old = snapshot_with([only_old, shared], date=_days_ago(400))
     today = snapshot_with([shared, today_only], date=_days_ago(0))
-    run = SyncRun.objects.create(
-        trigger=SyncRun.Trigger.SCHEDULE, status=SyncRun.Status.SUCCEEDED, snapshot=old
-    )
+    run = SyncRunFactory.create(status=SyncRun.Status.SUCCEEDED, snapshot=old)
     return {
         "old": old,
         "today": today,

@@ -7,7 +7,7 @@ import pytest
 from catalog.models import Release, SyncRun
 from catalog.services import sync_run_execute
 from tests.conftest import artists_route, new_release_pages, release_items, token_route
-from tests.factories import ArtistFactory, ReleaseFactory, credit, snapshot_with
+from tests.factories import ArtistFactory, ReleaseFactory, SyncRunFactory, credit, snapshot_with
 
 pytestmark = pytest.mark.django_db
 
@@ -16,9 +16,7 @@ SYNC_STARTED = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
 
 
 def _run(status: SyncRun.Status, started_at: datetime) -> SyncRun:
-    return SyncRun.objects.create(
-        trigger=SyncRun.Trigger.SCHEDULE, status=status, started_at=started_at
-    )
+    return SyncRunFactory.create(status=status, started_at=started_at)
 
 
 def _release(first_seen_at: datetime, *artists, **kwargs) -> Release:

@@ -21,6 +21,7 @@ from catalog.scheduling import (
 from catalog.selectors import SYNC_SCHEDULE_NAME
 from catalog.services import INTERRUPTED_ERROR, sync_runs_fail_interrupted
 from tests.catalog.sync_support import sync_lock_held_elsewhere
+from tests.factories import SyncRunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -136,8 +137,8 @@ def test_concurrent_runs_still_make_one_schedule():
 
 
 def test_running_rows_without_the_lock_are_closed_as_interrupted():
-    stale = SyncRun.objects.create(trigger=SyncRun.Trigger.SCHEDULE)
-    done = SyncRun.objects.create(
+    stale = SyncRunFactory.create(status=SyncRun.Status.RUNNING)
+    done = SyncRunFactory.create(
         trigger=SyncRun.Trigger.CLI, status=SyncRun.Status.SUCCEEDED, finished_at=timezone.now()
     )
     assert sync_runs_fail_interrupted() == 1
@@ -150,8 +151,8 @@ def test_running_rows_without_the_lock_are_closed_as_interrupted():
 
 
 def test_the_run_holding_the_lock_is_left_running():
-    older = SyncRun.objects.create(trigger=SyncRun.Trigger.SCHEDULE)
-    current = SyncRun.objects.create(trigger=SyncRun.Trigger.MANUAL)
+    older = SyncRunFactory.create(status=SyncRun.Status.RUNNING)
+    current = SyncRunFactory.create(trigger=SyncRun.Trigger.MANUAL, status=SyncRun.Status.RUNNING)
     with sync_lock_held_elsewhere():
         assert sync_runs_fail_interrupted() == 1
     older.refresh_from_db()

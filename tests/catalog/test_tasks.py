@@ -12,15 +12,14 @@ from catalog.models import Snapshot, SyncRun
 from catalog.scheduling import sync_schedule_ensure
 from catalog.tasks import sync_new_releases
 from tests.catalog.sync_support import sync_lock_held_elsewhere
+from tests.factories import SyncRunFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def demo(settings, monkeypatch):
+def _demo_tasks_inline(demo_mode, monkeypatch):
     """The real sync against the bundled fake Spotify, and django-q2 running tasks inline."""
-    settings.SPOTIFY_CLIENT_ID = ""
-    settings.SPOTIFY_CLIENT_SECRET = ""
     monkeypatch.setattr("django_q.conf.Conf.SYNC", True)
 
 
@@ -49,7 +48,7 @@ def test_while_another_sync_holds_the_lock_the_task_records_a_skip():
 
 
 def test_the_task_first_closes_a_run_a_dead_worker_left_running():
-    stale = SyncRun.objects.create(trigger=SyncRun.Trigger.SCHEDULE)
+    stale = SyncRunFactory.create(status=SyncRun.Status.RUNNING)
     run = SyncRun.objects.get(pk=sync_new_releases())
     stale.refresh_from_db()
     assert stale.status == SyncRun.Status.FAILED

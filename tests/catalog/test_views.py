@@ -24,6 +24,7 @@ from tests.catalog.sync_support import sync_lock_held_elsewhere
 from tests.factories import (
     ArtistFactory,
     ReleaseFactory,
+    SyncRunFactory,
     artist_credited_on,
     credit,
     snapshot_with,
@@ -32,13 +33,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def staff_client(client):
-    user = get_user_model().objects.create_user("staff", password="pw", is_staff=True)
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -269,8 +263,7 @@ def test_pagination_pages_through_every_artist(client):
 def test_dashboard_query_count_does_not_grow_with_the_page(
     client, django_assert_max_num_queries, query
 ):
-    SyncRun.objects.create(
-        trigger=SyncRun.Trigger.SCHEDULE,
+    SyncRunFactory.create(
         status=SyncRun.Status.SUCCEEDED,
         started_at=timezone.now() - timedelta(minutes=1),
     )
@@ -367,7 +360,7 @@ def novelty():
         (SyncRun.Status.SUCCEEDED, started),
         (SyncRun.Status.FAILED, started + timedelta(minutes=30)),  # not a successful sync
     ]:
-        SyncRun.objects.create(trigger=SyncRun.Trigger.SCHEDULE, status=status, started_at=start)
+        SyncRunFactory.create(status=status, started_at=start)
     seen_before = started - timedelta(days=1)
     nova = ArtistFactory.create(name="Nova Static")
     beyonce = ArtistFactory.create(name="Beyoncé")
@@ -431,7 +424,7 @@ def test_new_badge_marks_only_releases_first_seen_by_the_latest_successful_sync(
 
 
 def test_no_new_badge_before_any_successful_sync(client, catalog):
-    SyncRun.objects.create(trigger=SyncRun.Trigger.SCHEDULE, status=SyncRun.Status.FAILED)
+    SyncRunFactory.create(status=SyncRun.Status.FAILED)
     assert "new-badge" not in client.get("/").content.decode()
     assert "new-badge" not in client.get(f"/artists/{catalog['nova'].spotify_id}/").content.decode()
     # Nothing came with a successful sync, so nothing is new (as on the API).
@@ -510,8 +503,7 @@ def test_the_csv_link_exports_the_artists_the_grid_shows(client, novelty):
 def test_sync_card_shows_the_last_run_and_the_next_scheduled_one(client):
     sync_schedule_ensure(minutes=60)
     Schedule.objects.update(next_run=timezone.now() + timedelta(minutes=42, seconds=30))
-    SyncRun.objects.create(
-        trigger=SyncRun.Trigger.SCHEDULE,
+    SyncRunFactory.create(
         status=SyncRun.Status.SUCCEEDED,
         started_at=timezone.now() - timedelta(minutes=5),
         finished_at=timezone.now() - timedelta(minutes=4),
@@ -530,13 +522,12 @@ def test_sync_card_shows_the_last_run_and_the_next_scheduled_one(client):
 
 def test_a_failed_run_shows_its_error_in_plain_words_and_the_data_it_kept(staff_client):
     started = timezone.now() - timedelta(hours=2)
-    SyncRun.objects.create(
-        trigger=SyncRun.Trigger.SCHEDULE,
+    SyncRunFactory.create(
         status=SyncRun.Status.SUCCEEDED,
         started_at=started,
         finished_at=started + timedelta(seconds=5),
     )
-    SyncRun.objects.create(
+    SyncRunFactory.create(
         trigger=SyncRun.Trigger.MANUAL,
         status=SyncRun.Status.FAILED,
         finished_at=timezone.now(),
@@ -550,7 +541,7 @@ def test_a_failed_run_shows_its_error_in_plain_words_and_the_data_it_kept(staff_
 
 @pytest.mark.parametrize("path", ["/", "/sync/"])
 def test_visitors_who_are_not_staff_see_that_the_sync_failed_but_not_why(client, path):
-    SyncRun.objects.create(
+    SyncRunFactory.create(
         trigger=SyncRun.Trigger.MANUAL,
         status=SyncRun.Status.FAILED,
         finished_at=timezone.now(),
@@ -566,13 +557,12 @@ def test_visitors_who_are_not_staff_see_that_the_sync_failed_but_not_why(client,
 
 
 def test_skipped_runs_are_not_shown_as_the_last_sync(client):
-    SyncRun.objects.create(
-        trigger=SyncRun.Trigger.SCHEDULE,
+    SyncRunFactory.create(
         status=SyncRun.Status.SUCCEEDED,
         started_at=timezone.now() - timedelta(hours=1),
         finished_at=timezone.now() - timedelta(hours=1),
     )
-    SyncRun.objects.create(
+    SyncRunFactory.create(
         trigger=SyncRun.Trigger.MANUAL,
         status=SyncRun.Status.SKIPPED,
         finished_at=timezone.now(),
@@ -590,7 +580,7 @@ def test_sync_card_without_htmx_redirects_to_the_dashboard(client):
 
 
 def test_a_running_sync_is_polled_and_the_end_triggers_the_grid_refresh(client):
-    run = SyncRun.objects.create(trigger=SyncRun.Trigger.SCHEDULE)
+    run = SyncRunFactory.create(status=SyncRun.Status.RUNNING)
     with sync_lock_held_elsewhere():
         polling = client.get("/sync/?watch=1", headers=HTMX)
         body = polling.content.decode()
@@ -617,7 +607,7 @@ def test_a_finished_card_that_was_not_watching_triggers_nothing(client):
 
 
 def test_a_running_row_left_by_a_dead_worker_is_not_shown_as_in_progress(client):
-    SyncRun.objects.create(trigger=SyncRun.Trigger.SCHEDULE)  # nobody holds the lock
+    SyncRunFactory.create(status=SyncRun.Status.RUNNING)  # nobody holds the lock
     body = client.get("/sync/", headers=HTMX).content.decode()
     assert "Syncing now" not in body
     assert "every 1s" not in body
@@ -695,7 +685,7 @@ def test_refresh_runs_the_sync_and_the_card_then_shows_its_result(
     staff_client, tasks_inline, monkeypatch
 ):
     def sync_run_execute(*, trigger):
-        return SyncRun.objects.create(
+        return SyncRunFactory.create(
             trigger=trigger, status=SyncRun.Status.SUCCEEDED, finished_at=timezone.now()
         )
 
@@ -720,7 +710,7 @@ def test_refresh_without_javascript_redirects_with_a_message(staff_client, recor
 def test_refresh_while_a_sync_runs_shows_that_run_and_enqueues_nothing(
     staff_client, recorded_tasks
 ):
-    running = SyncRun.objects.create(trigger=SyncRun.Trigger.SCHEDULE)
+    running = SyncRunFactory.create(status=SyncRun.Status.RUNNING)
     with sync_lock_held_elsewhere():
         response = staff_client.post("/sync/refresh/", headers=HTMX)
         body = response.content.decode()
@@ -736,7 +726,7 @@ def test_refresh_while_a_sync_runs_shows_that_run_and_enqueues_nothing(
 def test_refresh_after_a_dead_worker_closes_its_run_and_starts_a_new_one(
     staff_client, recorded_tasks
 ):
-    stale = SyncRun.objects.create(trigger=SyncRun.Trigger.SCHEDULE)
+    stale = SyncRunFactory.create(status=SyncRun.Status.RUNNING)
     staff_client.post("/sync/refresh/", headers=HTMX)
     stale.refresh_from_db()
     assert stale.status == SyncRun.Status.FAILED

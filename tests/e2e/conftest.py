@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 
 from spotify.fake import FakeConfig, FakeSpotify
 from spotify.fake.server import serve_in_thread
@@ -40,11 +39,3 @@ def fake_spotify(settings: Any) -> Iterator[FakeServer]:
     with serve_in_thread(app) as root:
         point_settings_at(settings, root)
         yield FakeServer(app=app, root=root)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
-    """The API's response cache lives in process memory; one test's answers are not the next's."""
-    cache.clear()
-    yield
-    cache.clear()

@@ -10,7 +10,7 @@ from django_q.tasks import async_task
 from prometheus_client.parser import text_string_to_metric_families
 
 from catalog.models import SyncRun, WebhookDelivery, WebhookEndpoint
-from tests.factories import SnapshotFactory
+from tests.factories import SnapshotFactory, SyncRunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -103,13 +103,12 @@ def test_a_bad_allowed_address_refuses_to_start():
 
 def test_metrics_read_syncs_snapshots_deliveries_and_the_queue(client, metrics_token):
     now = timezone.now()
-    SyncRun.objects.create(
-        trigger=SyncRun.Trigger.SCHEDULE,
+    SyncRunFactory.create(
         status=SyncRun.Status.SUCCEEDED,
         started_at=now - timedelta(minutes=10, seconds=30),
         finished_at=now - timedelta(minutes=10),
     )
-    SyncRun.objects.create(
+    SyncRunFactory.create(
         trigger=SyncRun.Trigger.MANUAL,
         status=SyncRun.Status.FAILED,
         started_at=now - timedelta(minutes=2),

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from catalog.models import SyncRun
 from spotify.models import SpotifyConnection
+from tests.factories import SyncRunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,14 +31,13 @@ def test_health_before_any_sync(client):
 
 def test_health_reports_the_latest_sync(client):
     now = timezone.now()
-    SyncRun.objects.create(
+    SyncRunFactory.create(
         trigger=SyncRun.Trigger.CLI,
         status=SyncRun.Status.SUCCEEDED,
         started_at=now - timedelta(hours=2),
         finished_at=now - timedelta(hours=2),
     )
-    latest = SyncRun.objects.create(
-        trigger=SyncRun.Trigger.SCHEDULE,
+    latest = SyncRunFactory.create(
         status=SyncRun.Status.FAILED,
         started_at=now,
         finished_at=now,
@@ -53,8 +53,7 @@ def test_health_reports_the_latest_sync(client):
 
 
 def test_health_is_public_but_shows_no_error_text(client):
-    SyncRun.objects.create(
-        trigger=SyncRun.Trigger.SCHEDULE,
+    SyncRunFactory.create(
         status=SyncRun.Status.FAILED,
         finished_at=timezone.now(),
         error="Spotify refused the token for client 1a2b3c (invalid_client)",

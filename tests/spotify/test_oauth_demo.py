@@ -19,12 +19,6 @@ pytestmark = pytest.mark.django_db
 HIDDEN_FIELD = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
 
 
-@pytest.fixture
-def demo(settings):
-    settings.SPOTIFY_CLIENT_ID = ""
-    settings.SPOTIFY_CLIENT_SECRET = ""
-
-
 def _consent(client, decision: str):
     """Login, then the consent page as a browser shows and submits it; returns the redirect."""
     login = client.post("/auth/login/")
@@ -54,7 +48,7 @@ def _consent(client, decision: str):
     return client.get(f"{target.path}?{target.query}")
 
 
-def test_connect_in_demo_mode_goes_through_the_fake_consent_page(client, demo):
+def test_connect_in_demo_mode_goes_through_the_fake_consent_page(client, demo_mode):
     staff = logged_in(client, manager=True)
     grants_before = demo_app().stats().get("POST /api/token authorization_code", 0)
 
@@ -80,7 +74,7 @@ def test_connect_in_demo_mode_goes_through_the_fake_consent_page(client, demo):
     assert run.release_count > 0
 
 
-def test_cancelling_on_the_demo_consent_page_is_access_denied(client, demo):
+def test_cancelling_on_the_demo_consent_page_is_access_denied(client, demo_mode):
     response = _consent(logged_in(client, manager=True), "cancel")
 
     assert response.status_code == 302
@@ -104,7 +98,7 @@ def test_the_demo_consent_page_does_not_exist_outside_demo_mode(client):
 )
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_the_demo_consent_page_refuses_a_redirect_uri_other_than_the_configured_one(
-    client, demo, method, redirect_uri
+    client, demo_mode, method, redirect_uri
 ):
     """Served on our own site, it would otherwise be an open redirect: like Spotify, an error
     page, never a redirect."""
@@ -127,7 +121,7 @@ def test_the_demo_consent_page_refuses_a_redirect_uri_other_than_the_configured_
     assert "evil.example" not in response.content.decode()
 
 
-def test_the_demo_consent_page_follows_the_configured_redirect_uri(client, demo, settings):
+def test_the_demo_consent_page_follows_the_configured_redirect_uri(client, demo_mode, settings):
     settings.SPOTIFY_REDIRECT_URI = "https://releases.example.com/auth/callback/"
     params = {
         "client_id": "demo-client-id",
