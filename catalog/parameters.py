@@ -40,8 +40,17 @@ MARKET_DESCRIPTION = (
 )
 
 
+def _markets_listed(schema: dict[str, Any]) -> None:
+    """The OpenAPI document lists the markets this site syncs: the only values it accepts."""
+    schema["enum"] = list(configured_markets())
+
+
 class MarketChoice(Schema):
-    market: Market = Field(default_factory=default_market, description=MARKET_DESCRIPTION)
+    market: Market = Field(
+        default_factory=default_market,
+        description=MARKET_DESCRIPTION,
+        json_schema_extra=_markets_listed,
+    )
 
 
 class Pagination(Schema):
