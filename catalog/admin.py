@@ -7,6 +7,9 @@ from django.utils.html import format_html, format_html_join
 
 from catalog.models import (
     Artist,
+    NotificationAttempt,
+    NotificationDelivery,
+    NotificationTarget,
     Release,
     ReleaseArtist,
     Snapshot,
@@ -15,6 +18,7 @@ from catalog.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from catalog.notifications.services import notification_target_resume
 from catalog.webhooks.services import webhook_endpoint_enable, webhook_endpoint_secret_replace
 from common.admin import ReadOnlyAdmin
 
@@ -182,3 +186,61 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
     list_select_related = ["endpoint"]
     search_fields = ["delivery_id", "endpoint__url"]
+
+
+@admin.register(NotificationTarget)
+class NotificationTargetAdmin(ReadOnlyAdmin):
+    """Site-wide targets come from NOTIFY_URLS and users' from their page; here staff see how
+    each fares and resume paused ones. The URL (it carries tokens) is never shown, only its
+    masked label."""
+
+    list_display = [
+        "label",
+        "owner",
+        "digest",
+        "active",
+        "consecutive_failures",
+        "paused_at",
+        "paused_reason",
+    ]
+    list_filter = ["active"]
+    exclude = ["url"]
+    actions = ["resume"]
+
+    @admin.action(description="Resume and reset the failure count")
+    def resume(self, request: HttpRequest, queryset: QuerySet[NotificationTarget]) -> None:
+        for target in queryset:
+            notification_target_resume(target=target)
+        self.message_user(request, f"{len(queryset)} target(s) resumed.", messages.SUCCESS)
+
+
+@admin.register(NotificationDelivery)
+class NotificationDeliveryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "target",
+        "kind",
+        "status",
+        "attempts",
+        "release_count",
+        "last_error",
+    ]
+    list_filter = ["status", "kind"]
+    list_select_related = ["target"]
+
+
+@admin.register(NotificationAttempt)
+class NotificationAttemptAdmin(ReadOnlyAdmin):
+    """Each attempt: target, outcome, error (pruned with its delivery by housekeeping)."""
+
+    list_display = [
+        "created_at",
+        "target",
+        "delivery",
+        "number",
+        "succeeded",
+        "duration_ms",
+        "error",
+    ]
+    list_filter = ["succeeded"]
+    list_select_related = ["target", "delivery"]

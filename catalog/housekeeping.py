@@ -17,6 +17,7 @@ from django_q.models import Failure
 
 from catalog.models import (
     Artist,
+    NotificationDelivery,
     Release,
     ReleaseArtist,
     Snapshot,
@@ -34,6 +35,7 @@ SYNC_RUNS_KEPT_DAYS = 90
 SYNC_RUNS_KEPT_LATEST = 100
 SKIPPED_RUNS_KEPT_DAYS = 7
 WEBHOOK_DELIVERIES_KEPT_DAYS = 30
+NOTIFICATION_DELIVERIES_KEPT_DAYS = 30
 TASK_FAILURES_KEPT_DAYS = 30
 
 
@@ -41,6 +43,7 @@ TASK_FAILURES_KEPT_DAYS = 30
 class HousekeepingCounts:
     sync_runs: int = 0
     webhook_deliveries: int = 0
+    notification_deliveries: int = 0
     task_failures: int = 0
     sessions: int = 0
     snapshots: int = 0
@@ -81,6 +84,11 @@ def _doomed(*, now: datetime) -> dict[str, QuerySet[Any]]:
         "sync_runs": _sync_runs_doomed(now=now),
         "webhook_deliveries": WebhookDelivery.objects.filter(
             created_at__lt=now - timedelta(days=WEBHOOK_DELIVERIES_KEPT_DAYS)
+        ),
+        # With their attempts' log. What was sent to whom stays: it is what
+        # keeps a release from being announced twice, and goes with the release.
+        "notification_deliveries": NotificationDelivery.objects.filter(
+            created_at__lt=now - timedelta(days=NOTIFICATION_DELIVERIES_KEPT_DAYS)
         ),
         "task_failures": Failure.objects.filter(
             stopped__lt=now - timedelta(days=TASK_FAILURES_KEPT_DAYS)

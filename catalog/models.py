@@ -3,11 +3,13 @@ import secrets
 import uuid
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
 
+from catalog.notifications.validators import notification_url_validate
 from catalog.webhooks.validators import webhook_url_validate
 from spotify.crypto import EncryptedTextField
 
@@ -304,3 +306,155 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id} ({self.status})"
+
+
+class NotificationTarget(models.Model):
+    """An Apprise URL that gets a message when releases are new: site-wide (no owner, one per URL
+    in NOTIFY_URLS, trusted) or a user's own (validated, public addresses only)."""
+
+    class Digest(models.TextChoices):
+        SYNC = "sync", "After each sync"
+        DAILY = "daily", "Daily digest"
+        WEEKLY = "weekly", "Weekly digest (Mondays)"
+
+    # Null for the site-wide targets of NOTIFY_URLS. Issue 13 opens per-user targets to every
+    # user; until then only staff may add them.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notification_targets",
+    )
+    # Apprise URLs carry tokens: encrypted at rest like the Spotify tokens.
+    url = EncryptedTextField(validators=[notification_url_validate])
+    # A site-wide target's row is found again by this keyed hash of its URL (the URL itself is
+    # encrypted with a random IV, so it cannot be looked up).
+    url_digest = models.CharField(max_length=64, blank=True, editable=False)
+    # The URL with its secrets masked (Apprise's privacy form): what pages and logs show.
+    label = models.CharField(max_length=300, blank=True, editable=False)
+    # Empty: NOTIFY_DIGEST.
+    digest = models.CharField(max_length=8, choices=Digest.choices, blank=True)
+    album_types = ArrayField(
+        models.CharField(max_length=32, choices=WebhookEndpoint.AlbumType.choices),
+        default=list,
+        blank=True,
+        help_text="Empty sends every type.",
+    )
+    exclude_various_artists = models.BooleanField(default=False)
+    active = models.BooleanField(default=True)
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    paused_at = models.DateTimeField(null=True, blank=True, editable=False)
+    paused_reason = models.CharField(max_length=300, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["url_digest"],
+                condition=models.Q(owner__isnull=True),
+                name="unique_site_notification_target",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.label or f"Notification target {self.pk}"
+
+    @property
+    def is_site_wide(self) -> bool:
+        return self.owner_id is None
+
+    def matches(self, *, album_type: str, various_artists: bool) -> bool:
+        if self.album_types and album_type not in self.album_types:
+            return False
+        return not (self.exclude_various_artists and various_artists)
+
+
+class NotificationDelivery(models.Model):
+    """One message to one target (a sync's news, a digest or a test), however many attempts."""
+
+    class Kind(models.TextChoices):
+        SYNC = "sync"
+        DAILY = "daily"
+        WEEKLY = "weekly"
+        TEST = "test"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    target = models.ForeignKey(
+        NotificationTarget, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    sync_run = models.ForeignKey(
+        SyncRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="notification_deliveries",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    # While pending: when the running attempt started or the next one is due.
+    attempt_at = models.DateTimeField(default=timezone.now)
+    # Spotify ids of the releases in the message, in message order.
+    release_ids = models.JSONField(default=list, blank=True)
+    release_count = models.PositiveIntegerField(default=0)
+    # The "and N more" link lists releases first seen after this.
+    first_seen_after = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "notification deliveries"
+        indexes = [models.Index(fields=["created_at"], name="notification_delivery_created")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.target_id} ({self.status})"
+
+
+class NotificationAttempt(models.Model):
+    """One try at sending one delivery: the log the admin shows."""
+
+    delivery = models.ForeignKey(
+        NotificationDelivery, on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    target = models.ForeignKey(
+        NotificationTarget, on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    number = models.PositiveSmallIntegerField()
+    succeeded = models.BooleanField()
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Attempt {self.number} of {self.delivery_id}"
+
+
+class NotificationSent(models.Model):
+    """A release announced (or being announced) to a target: never a second time."""
+
+    target = models.ForeignKey(NotificationTarget, on_delete=models.CASCADE, related_name="sent")
+    release = models.ForeignKey(
+        Release, on_delete=models.CASCADE, related_name="notifications_sent"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target", "release"], name="unique_notification_target_release"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.release_id} to {self.target_id}"

@@ -21,6 +21,8 @@ from catalog.task_queue import sync_handoff_mark
 SYNC_TASK = "catalog.tasks.sync_new_releases"
 HOUSEKEEPING_SCHEDULE_NAME = "housekeeping"
 HOUSEKEEPING_TASK = "catalog.tasks.housekeeping"
+NOTIFICATION_DIGESTS_SCHEDULE_NAME = "notification-digests"
+NOTIFICATION_DIGESTS_TASK = "catalog.notifications.tasks.notification_digests"
 # Serialises concurrent `ensure_sync_schedule` runs (say, web and worker starting together).
 SCHEDULE_LOCK_KEY = 0x5EC7_5C4E
 # Serialises "Refresh now" presses, so that two at once cannot both find the queue empty.
@@ -74,6 +76,34 @@ def housekeeping_schedule_ensure() -> tuple[Schedule, ScheduleChange]:
     )
 
 
+def notification_digests_schedule_ensure() -> tuple[Schedule, ScheduleChange]:
+    """Makes the one daily `notification-digests` schedule run at NOTIFY_DIGEST_TIME in
+    TIME_ZONE; a changed time moves the next run to it."""
+    hour, minute = (int(part) for part in settings.NOTIFY_DIGEST_TIME.split(":"))
+    now = timezone.localtime()
+    due = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if due <= now:
+        due += timedelta(days=1)
+    schedule, change = _schedule_ensure(
+        name=NOTIFICATION_DIGESTS_SCHEDULE_NAME,
+        wanted={
+            "func": NOTIFICATION_DIGESTS_TASK,
+            "schedule_type": Schedule.DAILY,
+            "minutes": None,
+        },
+        first_run=due,
+        latest_next_run=due,
+    )
+    # django-q2 adds whole days in UTC: after a change of time (or of daylight saving time) the
+    # next run is put back on the wanted local time.
+    current = timezone.localtime(schedule.next_run) if schedule.next_run else None
+    if current is None or (current.hour, current.minute) != (hour, minute):
+        schedule.next_run = due
+        schedule.save(update_fields=["next_run"])
+        change = ScheduleChange.UPDATED if change == ScheduleChange.UNCHANGED else change
+    return schedule, change
+
+
 def _schedule_ensure(
     *, name: str, wanted: dict[str, Any], first_run: datetime, latest_next_run: datetime
 ) -> tuple[Schedule, ScheduleChange]:
@@ -110,14 +140,16 @@ def sync_refresh_request() -> RefreshOutcome:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK_KEY])
+        # Queued before running: a worker takes the sync lock before it clears the queued mark,
+        # so read in this order a sync moving from one to the other is always seen as one of them.
+        queued = sync_task_queued(func=SYNC_TASK)
+        if queued is not None:
+            return RefreshOutcome(state=RefreshState.ALREADY_QUEUED, task_id=queued)
         if (
             SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exists()
             or sync_lock_held_by_another_session()
         ):
             return RefreshOutcome(state=RefreshState.ALREADY_RUNNING)
-        queued = sync_task_queued(func=SYNC_TASK)
-        if queued is not None:
-            return RefreshOutcome(state=RefreshState.ALREADY_QUEUED, task_id=queued)
         task_id = str(
             async_task(SYNC_TASK, trigger=SyncRun.Trigger.MANUAL.value, task_name="Refresh now")
         )

@@ -14,6 +14,10 @@ from django.utils import timezone
 from catalog.caching import data_version_refresh
 from catalog.fetching import albums_fetch, artists_enrich
 from catalog.models import Artist, Release, ReleaseArtist, Snapshot, SnapshotEntry, SyncRun
+from catalog.notifications.services import (
+    notification_deliveries_enqueue,
+    notification_deliveries_recover_stale,
+)
 from catalog.selectors import best_image
 from catalog.sync_lock import sync_lock, sync_lock_held_by_another_session
 from catalog.task_queue import sync_handoff_clear
@@ -79,6 +83,7 @@ def sync_run_execute(*, trigger: SyncRun.Trigger, client: SpotifyClient | None =
         ]
         # Every sync also picks up deliveries that a killed worker left pending.
         transaction.on_commit(webhook_deliveries_recover_stale, robust=True)
+        transaction.on_commit(notification_deliveries_recover_stale, robust=True)
         return runs[0]
 
 
@@ -177,6 +182,9 @@ def _sync(*, run: SyncRun, client: SpotifyClient, market: str) -> None:
             # failed track stage, a killed worker) can lose them, and the next run sees
             # nothing new to send.
             transaction.on_commit(partial(webhook_deliveries_enqueue, run_pk=run.pk), robust=True)
+            transaction.on_commit(
+                partial(notification_deliveries_enqueue, run_pk=run.pk), robust=True
+            )
     # After the commit, a batch at a time (see catalog/tracks.py): the snapshot never waits for
     # track lists, and the memory they take stays flat. The snapshot stands whatever happens
     # here, so a failure is a warning on a successful run; the next sync fetches what is missing.

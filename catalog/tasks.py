@@ -4,7 +4,8 @@ from django.utils import timezone
 
 from catalog.housekeeping import housekeeping_run
 from catalog.models import SyncRun
-from catalog.scheduling import HOUSEKEEPING_TASK, SYNC_TASK
+from catalog.notifications.services import ATTEMPT_TASK as NOTIFICATION_ATTEMPT_TASK
+from catalog.scheduling import HOUSEKEEPING_TASK, NOTIFICATION_DIGESTS_TASK, SYNC_TASK
 from catalog.services import sync_run_execute, sync_runs_fail_interrupted
 from catalog.webhooks.services import ATTEMPT_TASK as WEBHOOK_ATTEMPT_TASK
 
@@ -23,4 +24,12 @@ def housekeeping() -> str:
 # The only functions the django-q2 worker may run: every schedule and queued task must name one
 # (catalog/task_guard.py checks it when a schedule is saved and when a task is queued). Add a
 # task here when you write one.
-TASK_ALLOWLIST = frozenset({SYNC_TASK, HOUSEKEEPING_TASK, WEBHOOK_ATTEMPT_TASK})
+TASK_ALLOWLIST = frozenset(
+    {
+        SYNC_TASK,
+        HOUSEKEEPING_TASK,
+        WEBHOOK_ATTEMPT_TASK,
+        NOTIFICATION_ATTEMPT_TASK,
+        NOTIFICATION_DIGESTS_TASK,
+    }
+)

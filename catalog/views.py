@@ -1,6 +1,6 @@
 """The dashboard: thin views over the dashboard selectors and the scheduling services."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,9 +15,10 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime
 
 from catalog.caching import fragment_cached
+from catalog.notifications.selectors import notification_targets_paused_count
 from catalog.parameters import (
     AlbumType,
     Market,
@@ -70,6 +71,9 @@ class DashboardQuery(BaseModel):
     q: SearchTerm = ""
     type: AlbumType | None = None
     new: bool = False
+    # Releases first seen after this moment (UTC without an offset): where a notification's
+    # "and N more" link leads.
+    first_seen_after: AwareDatetime | NaiveDatetime | None = None
     exclude_various_artists: bool = False
     market: Market = Field(default_factory=default_market)
     # Past the last page shows the last page.
@@ -87,6 +91,13 @@ def dashboard(request: HtmxHttpRequest, query: DashboardQuery) -> HttpResponse:
     release_type = query.type or ""
     new_only = query.new
     exclude_various_artists = query.exclude_various_artists
+    first_seen_after = query.first_seen_after
+    if first_seen_after is not None:
+        first_seen_after = (
+            first_seen_after.replace(tzinfo=UTC)
+            if first_seen_after.tzinfo is None
+            else first_seen_after.astimezone(UTC)
+        )
     snapshot = snapshot_latest(market=query.market)
     markets = configured_markets()
     # The feed and the API call the type `album_type`; the feed has no search (the link's title
@@ -106,7 +117,10 @@ def dashboard(request: HtmxHttpRequest, query: DashboardQuery) -> HttpResponse:
         "release_types": RELEASE_TYPES,
         "new_only": new_only,
         "exclude_various_artists": exclude_various_artists,
-        "filtered": bool(search or release_type or new_only or exclude_various_artists),
+        "first_seen_after": first_seen_after,
+        "filtered": bool(
+            search or release_type or new_only or exclude_various_artists or first_seen_after
+        ),
         "feed_url": _with_query(reverse("release-feed"), release_query),
         "csv_url": _with_query(
             reverse("api:artist_csv"),
@@ -124,6 +138,7 @@ def dashboard(request: HtmxHttpRequest, query: DashboardQuery) -> HttpResponse:
                     releases=ReleaseFilters(
                         album_type=release_type or None,
                         new_only=new_only,
+                        first_seen_after=first_seen_after,
                         exclude_various_artists=exclude_various_artists,
                     ),
                 ),
@@ -246,4 +261,7 @@ def _sync_context(request: HttpRequest) -> dict[str, Any]:
         "sync_queued": queued_since is not None,
         "sync_busy": overview.in_progress is not None or queued_since is not None,
         "sync_worker_hint": queued_for > QUEUED_HINT_AFTER_SECONDS,
+        "notifications_paused": (
+            notification_targets_paused_count() if request.user.is_staff else 0
+        ),
     }

@@ -1,6 +1,7 @@
 """One plain settings module, read from environment variables (and `.env` when present)."""
 
 import os
+import re
 import socket
 from datetime import timedelta
 from ipaddress import ip_network
@@ -360,6 +361,29 @@ WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)
 # Delays before the next attempts (scheduled, never slept): base, 2 x base, 4 x base...
 WEBHOOK_BACKOFF_SECONDS = env.float("WEBHOOK_BACKOFF_SECONDS", default=2.0)
 WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=10)
+
+# --- Notifications (Apprise) -----------------------------------------------------------------
+# Absolute links in messages (the dashboard's "and N more") start with this.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Site-wide targets, set by the operator and so trusted (private addresses allowed): Apprise URLs
+# separated by spaces or commas.
+NOTIFY_URLS = [url for url in re.split(r"[\s,]+", env.str("NOTIFY_URLS", default="")) if url]
+# Off in production: per-user targets on loopback, private or link-local addresses are refused.
+NOTIFY_ALLOW_PRIVATE = env.bool("NOTIFY_ALLOW_PRIVATE", default=False)
+# sync: one message per sync that brought new releases; daily or weekly: a digest at
+# NOTIFY_DIGEST_TIME (TIME_ZONE), weekly ones on Mondays. Per-user targets may choose their own.
+NOTIFY_DIGEST = env.str("NOTIFY_DIGEST", default="sync")
+if NOTIFY_DIGEST not in ("sync", "daily", "weekly"):
+    raise ImproperlyConfigured("NOTIFY_DIGEST must be sync, daily or weekly")
+NOTIFY_DIGEST_TIME = env.str("NOTIFY_DIGEST_TIME", default="09:00")
+if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", NOTIFY_DIGEST_TIME):
+    raise ImproperlyConfigured("NOTIFY_DIGEST_TIME must be HH:MM (24-hour clock)")
+NOTIFY_TIMEOUT_SECONDS = env.float("NOTIFY_TIMEOUT_SECONDS", default=10.0)
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
+# Delays before the next attempts (scheduled, never slept): base, 2 x base, 4 x base...
+NOTIFY_BACKOFF_SECONDS = env.float("NOTIFY_BACKOFF_SECONDS", default=30.0)
+# Failed attempts in a row that pause a target until staff resume it.
+NOTIFY_PAUSE_AFTER_FAILURES = env.int("NOTIFY_PAUSE_AFTER_FAILURES", default=10)
 
 # --- Operations ------------------------------------------------------------------------------
 # GET /metrics (Prometheus) answers a bearer METRICS_TOKEN or a client address (as django-axes

@@ -1,5 +1,6 @@
 """Where the Spotify settings are read, so that tests can override them per call."""
 
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -11,6 +12,8 @@ DEMO_CLIENT_SECRET = "demo-client-secret"
 DEMO_ROOT_URL = "http://fake-spotify.demo"
 # ...except the consent page, which the browser must reach: our own site serves it.
 DEMO_AUTHORIZE_PATH = "/demo/spotify"
+# The demo's covers: generated artwork among our own static files (scripts/demo_covers.py).
+DEMO_COVERS_DIR = "demo/covers/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +68,18 @@ def configured_markets() -> tuple[str, ...]:
 def default_market() -> str:
     """What reads serve when no market is asked for: the first configured one."""
     return configured_markets()[0]
+
+
+def demo_covers_url() -> str:
+    """Where the demo's covers are served: a path on our own site, so that pictures work offline
+    and under the CSP (img-src 'self')."""
+    return f"{settings.STATIC_URL}{DEMO_COVERS_DIR}"
+
+
+def is_demo_cover(url: str) -> bool:
+    """One of the demo's generated covers, in demo mode only: the one exception to the rule that
+    stored images are on Spotify's hosts. A path on our own site cannot leave it."""
+    return (
+        is_demo_mode()
+        and re.fullmatch(rf"{re.escape(demo_covers_url())}\d{{2}}\.svg", url) is not None
+    )

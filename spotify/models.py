@@ -75,3 +75,17 @@ class ForbiddenEndpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint} forbidden until {self.until:%Y-%m-%d %H:%M}"
+
+
+class DemoGrowth(models.Model):
+    """Demo mode only, one row: how far the demo's catalogue has grown. Each listing of new
+    releases (each sync) after the first adds 1 to 5 releases, deterministic from the date and
+    the day's run, so that the demo has something new to show, notify and feed."""
+
+    listings = models.PositiveIntegerField(default=0)
+    day = models.DateField(null=True, blank=True)
+    runs_today = models.PositiveIntegerField(default=0)
+    extra_releases = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Demo: {self.extra_releases} releases added over {self.listings} listings"

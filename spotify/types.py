@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from spotify.conf import is_demo_cover
+
 # Links and images we store and serve (feeds, API, dashboard) must be Spotify's own, on https:
 # anything else in an answer (javascript:, data:, http:, a foreign host) is dropped here, at parse
 # time, which every stored URL passes through.
@@ -48,7 +50,9 @@ class Image(SpotifyObject):
 
 
 def _spotify_images(images: list[Image]) -> list[Image]:
-    return [image for image in images if is_https_on(image.url, IMAGE_HOST)]
+    return [
+        image for image in images if is_https_on(image.url, IMAGE_HOST) or is_demo_cover(image.url)
+    ]
 
 
 ExternalUrls = Annotated[dict[str, str], AfterValidator(_spotify_links)]

@@ -1,6 +1,7 @@
 from datetime import date, timedelta
 
 import factory
+from django.contrib.auth.models import User
 from django.utils import timezone
 from factory.declarations import LazyAttribute, LazyFunction, Sequence
 
@@ -93,3 +94,10 @@ def artist_credited_on(count: int) -> Artist:
         [ReleaseArtist(release=release, artist=artist, position=0) for release in releases]
     )
     return artist
+
+
+class UserFactory(factory.django.DjangoModelFactory[User]):
+    class Meta:
+        model = User
+
+    username = Sequence(lambda n: f"user{n}")

@@ -26,6 +26,7 @@ from catalog.selectors.releases import (
     release_list,
     releases_by_ids,
     releases_first_seen,
+    releases_first_seen_after,
     releases_new_in_run,
 )
 from catalog.selectors.snapshots import Page, data_changed_at, snapshot_latest, snapshot_list
@@ -64,6 +65,7 @@ __all__ = [
     "release_list",
     "releases_by_ids",
     "releases_first_seen",
+    "releases_first_seen_after",
     "releases_new_in_run",
     "snapshot_latest",
     "snapshot_list",

@@ -62,6 +62,15 @@ def releases_by_ids(*, spotify_ids: list[str]) -> list[Release]:
     return [found[spotify_id] for spotify_id in spotify_ids if spotify_id in found]
 
 
+def releases_first_seen_after(*, moment: datetime) -> list[Release]:
+    """Releases first seen after `moment` (a notification digest's), newest first."""
+    return list(
+        _with_credits(Release.objects.filter(first_seen_at__gt=moment)).order_by(
+            "-release_date_sort", "name", "pk"
+        )
+    )
+
+
 def releases_new_in_run(*, run: SyncRun) -> list[Release]:
     """Releases of the run's snapshot that this run inserted (their first_seen_at is set on
     insert only, never by a later update, and syncs never overlap), newest first. The markets

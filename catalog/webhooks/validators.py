@@ -45,7 +45,7 @@ def webhook_target_resolve(url: str) -> WebhookTarget:
         raise ValidationError(f"The host {host!r} cannot be resolved.")
     if not settings.WEBHOOKS_ALLOW_PRIVATE:
         for address in sorted(addresses):
-            if not _is_public(address):
+            if not address_is_public(address):
                 raise ValidationError(
                     f"{host!r} resolves to {address}, a loopback, private, link-local or "
                     "reserved address; webhooks only go to public hosts "
@@ -61,7 +61,9 @@ def _parts(url: str) -> SplitResult:
     return parts
 
 
-def _is_public(address: str) -> bool:
+def address_is_public(address: str) -> bool:
+    """False for loopback, private, link-local, reserved and other non-global addresses; shared
+    with notifications, whose per-user targets follow the same rule."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # drops an IPv6 zone id
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped

@@ -33,6 +33,12 @@ class FakeConfig:
     release_count: int = 100
     # ISO date the generated release dates are relative to; None means today.
     today: str | None = None
+    # Releases added on top of release_count (the demo's growth: see spotify/demo.py). Generated
+    # like the others, so the catalogue with more is a superset of the one with fewer.
+    extra_releases: int = 0
+    # Where generated cover art is served (a path on our own site in demo mode, so that
+    # pictures work offline and under the CSP); None keeps the recorded i.scdn.co images.
+    cover_base_url: str | None = None
     # --- faults (only on /v1 paths, filtered by fault_paths)
     rate_limit_requests: int = 0
     retry_after_seconds: int = 1
@@ -76,8 +82,8 @@ class FakeConfig:
         return updated
 
     def validate(self) -> None:
-        if self.release_count < 0:
-            raise ConfigError("release_count must be >= 0")
+        if self.release_count < 0 or self.extra_releases < 0:
+            raise ConfigError("release_count and extra_releases must be >= 0")
         if self.token_ttl_seconds < 0 or self.retry_after_seconds < 0 or self.slow_seconds < 0:
             raise ConfigError("durations must be >= 0")
         for status in (self.error_status, self.persistent_error_status):

@@ -9,7 +9,7 @@ import hashlib
 import json
 import random
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cache, lru_cache
 from pathlib import Path
@@ -22,6 +22,8 @@ VARIOUS_ARTISTS_ID = "0LyfQWJT6nXafLPZqxe9Of"
 # compilation, so every dataset of 30+ releases has one.
 VARIOUS_ARTISTS_RELEASE = 3
 NEW_RELEASE_WINDOW_DAYS = 14
+# Generated covers (static/demo/covers/00.svg ... 23.svg, made by scripts/demo_covers.py).
+COVER_COUNT = 24
 RELEASES_PER_ARTIST = 1.2
 
 
@@ -414,8 +416,13 @@ def _generate_tracks(release: Release, pool_ids: list[str]) -> tuple[Track, ...]
     return tuple(tracks)
 
 
-def build_dataset(release_count: int, anchor: date) -> Dataset:
-    """Build `release_count` releases: recorded ones first, then generated ones."""
+def build_dataset(
+    release_count: int, anchor: date, *, extra: int = 0, cover_base_url: str | None = None
+) -> Dataset:
+    """Build `release_count` releases: recorded ones first, then generated ones, then `extra`
+    more generated ones (the artist pool stays the one `release_count` calls for, so the
+    releases of a smaller `extra` never change). With `cover_base_url`, every picture is one of
+    the generated covers served there."""
     covers = _covers()
     releases, artists = _recorded_releases(anchor)
     album, album_artists = _recorded_album(anchor, len(releases))
@@ -424,7 +431,7 @@ def build_dataset(release_count: int, anchor: date) -> Dataset:
     releases = releases[:release_count]
     artists = {a: artists[a] for r in releases for a in r.artist_ids}
 
-    generated = max(0, release_count - len(releases))
+    generated = max(0, release_count - len(releases)) + extra
     target_artists = max(1, round(release_count / RELEASES_PER_ARTIST))
     pool = _artist_pool(max(1, target_artists - len(artists) - 1), covers)
     base = len(releases)
@@ -436,10 +443,31 @@ def build_dataset(release_count: int, anchor: date) -> Dataset:
             artists[artist.id] = artist
     if VARIOUS_ARTISTS_ID in used:
         artists[VARIOUS_ARTISTS_ID] = _various_artists()
+    if cover_base_url is not None:
+        releases = [replace(r, images=_cover(r.id, r.images, cover_base_url)) for r in releases]
+        artists = {
+            key: replace(a, images=_cover(a.id, a.images, cover_base_url))
+            for key, a in artists.items()
+        }
     return Dataset(releases, artists, anchor)
 
 
+def _cover(key: str, images: tuple[Image, ...], base_url: str) -> tuple[Image, ...]:
+    """One generated cover, picked by id; what had no picture still has none."""
+    if not images:
+        return ()
+    number = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=4).digest(), "big")
+    return (Image(f"{base_url}{number % COVER_COUNT:02d}.svg", 640, 640),)
+
+
+def growth_releases(anchor: date, run: int) -> int:
+    """How many releases the demo's `run`-th listing of day `anchor` adds: 1 to 5."""
+    return 1 + _rng(f"growth:{anchor.isoformat()}:{run}").randrange(5)
+
+
 @lru_cache(maxsize=4)
-def get_dataset(release_count: int, anchor: date) -> Dataset:
+def get_dataset(
+    release_count: int, anchor: date, *, extra: int = 0, cover_base_url: str | None = None
+) -> Dataset:
     """Shared across FakeSpotify instances: datasets are immutable apart from the track cache."""
-    return build_dataset(release_count, anchor)
+    return build_dataset(release_count, anchor, extra=extra, cover_base_url=cover_base_url)

@@ -32,7 +32,12 @@ class FakeState:
         config = self._config
         # Keyed by date, so a long-running fake's releases move along with the calendar.
         anchor = date.fromisoformat(config.today) if config.today else date.today()
-        return get_dataset(config.release_count, anchor)
+        return get_dataset(
+            config.release_count,
+            anchor,
+            extra=config.extra_releases,
+            cover_base_url=config.cover_base_url,
+        )
 
     def update(self, changes: Mapping[str, Any]) -> FakeConfig:
         with self._lock:

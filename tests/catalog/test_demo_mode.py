@@ -1,15 +1,22 @@
 """Demo mode end to end: no client id -> the bundled fake Spotify, in process, visibly so."""
 
 from base64 import b64decode
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
-from catalog.models import Snapshot, SyncRun
+from catalog.models import Release, Snapshot, SyncRun
 from spotify.conf import DEMO_CLIENT_ID, spotify_settings
+from spotify.fake.data import growth_releases
+from spotify.models import DemoGrowth
+from spotify.types import Album
 from tests.conftest import API, artists_route, new_release_pages, release_items, token_route
 
 pytestmark = pytest.mark.django_db
+
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 
 
 def test_sync_and_api_without_credentials_serve_the_demo(demo_mode, client, spotify_mock):
@@ -53,3 +60,40 @@ def test_with_credentials_the_sync_calls_the_configured_spotify(client, spotify_
     credentials = b64decode(token_call.request.headers["Authorization"].split()[1]).decode()
     assert credentials.split(":")[0] == "test-client-id" != DEMO_CLIENT_ID
     assert client.get("/api/artists/").json()["snapshot"]["source"] == "new-releases"
+
+
+def test_each_demo_sync_brings_one_to_five_new_releases_deterministically(demo_mode, spotify_mock):
+    runs = []
+    for _ in range(4):
+        call_command("sync_releases")
+        runs.append(SyncRun.objects.latest())
+
+    assert [run.status for run in runs] == [SyncRun.Status.SUCCEEDED] * 4
+    assert runs[0].new_release_count == 100
+    today = timezone.localdate()
+    expected = [growth_releases(today, run) for run in (1, 2, 3)]
+    assert [run.new_release_count for run in runs[1:]] == expected
+    assert all(1 <= count <= 5 for count in expected)
+    assert runs[-1].release_count == 100 + sum(expected)
+    assert DemoGrowth.objects.get().listings == 4
+    assert not spotify_mock.calls
+
+
+def test_demo_covers_are_our_own_static_files(demo_mode, client, spotify_mock):
+    call_command("sync_releases")
+
+    images = [url for url in Release.objects.values_list("image_url", flat=True) if url]
+    assert len(images) > 80
+    assert all(url.startswith("/static/demo/covers/") for url in images)
+    for url in set(images):
+        assert (STATIC_DIR / url.removeprefix("/static/")).is_file()
+    page = client.get("/").content.decode()
+    assert 'src="/static/demo/covers/' in page
+    assert "scdn.co/image" not in page
+
+
+def test_covers_on_our_own_path_are_refused_outside_demo_mode(spotify_mock):
+    album = Album.model_validate(
+        release_items(1)[0] | {"images": [{"url": "/static/demo/covers/01.svg"}]}
+    )
+    assert album.images == []

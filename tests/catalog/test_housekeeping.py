@@ -16,6 +16,10 @@ from django_q.models import Schedule, Task
 from catalog.housekeeping import HousekeepingCounts, housekeeping_run
 from catalog.models import (
     Artist,
+    NotificationAttempt,
+    NotificationDelivery,
+    NotificationSent,
+    NotificationTarget,
     Release,
     Snapshot,
     SyncRun,
@@ -104,6 +108,28 @@ def test_webhook_deliveries_older_than_30_days_go():
     assert housekeeping_run(now=NOW).webhook_deliveries == 1
     assert list(WebhookDelivery.objects.values_list("pk", flat=True)) == [young.pk]
     assert not WebhookDelivery.objects.filter(pk=old.pk).exists()
+
+
+def test_notification_deliveries_older_than_30_days_go_with_their_attempts_not_what_was_sent():
+    target = NotificationTarget.objects.create(url="json://10.0.0.1/", label="json://10.0.0.1/")
+    release = ReleaseFactory.create()
+    NotificationSent.objects.create(target=target, release=release)
+    old, young = (
+        NotificationDelivery.objects.create(
+            target=target, kind="sync", created_at=NOW - timedelta(days=days)
+        )
+        for days in (31, 29)
+    )
+    for delivery in (old, young):
+        NotificationAttempt.objects.create(
+            delivery=delivery, target=target, number=1, succeeded=True
+        )
+
+    assert housekeeping_run(now=NOW).notification_deliveries == 1
+
+    assert list(NotificationDelivery.objects.values_list("pk", flat=True)) == [young.pk]
+    assert list(NotificationAttempt.objects.values_list("delivery", flat=True)) == [young.pk]
+    assert NotificationSent.objects.count() == 1  # still never announced twice
 
 
 def _task(*, age_days: int, success: bool) -> Task:
@@ -244,7 +270,8 @@ def test_a_dry_run_counts_exactly_what_a_real_run_removes_and_removes_nothing(hi
 def test_the_command_prints_the_counts_and_dry_run_deletes_nothing(history, capsys):
     call_command("housekeeping", "--dry-run")
     assert capsys.readouterr().out == (
-        "Would remove: sync runs 0, webhook deliveries 0, task failures 0, sessions 0, "
+        "Would remove: sync runs 0, webhook deliveries 0, notification deliveries 0, "
+        "task failures 0, sessions 0, "
         "snapshots 1, releases 1, tracks 1, artists 1\n"
     )
     assert Snapshot.objects.count() == 2
@@ -272,7 +299,7 @@ def test_the_schedule_command_ensures_a_daily_housekeeping_schedule_once(capsys)
     output = capsys.readouterr().out
     assert "Schedule 'housekeeping' created: daily" in output
     assert "Schedule 'housekeeping' unchanged: daily" in output
-    assert Schedule.objects.count() == 2
+    assert Schedule.objects.count() == 3  # with the sync and the notification digests
 
 
 def test_edits_to_the_housekeeping_schedule_are_put_back():

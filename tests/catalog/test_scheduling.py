@@ -1,9 +1,10 @@
 """The recurring schedule (idempotent, catch-up off) and closing runs left by a dead worker."""
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
@@ -11,10 +12,12 @@ from django_q.models import OrmQ, Schedule
 
 from catalog.models import SyncRun
 from catalog.scheduling import (
+    NOTIFICATION_DIGESTS_SCHEDULE_NAME,
     SYNC_TASK,
     RefreshOutcome,
     RefreshState,
     ScheduleChange,
+    notification_digests_schedule_ensure,
     sync_refresh_request,
     sync_schedule_ensure,
 )
@@ -191,3 +194,26 @@ def test_concurrent_presses_queue_one_sync():
         [RefreshState.QUEUED, *[RefreshState.ALREADY_QUEUED] * 3]
     )
     assert {outcome.task_id for outcome in outcomes} == {queued.task_id()}
+
+
+def test_the_command_ensures_the_daily_digest_schedule_at_notify_digest_time(settings, capsys):
+    settings.TIME_ZONE = "America/New_York"
+    settings.NOTIFY_DIGEST_TIME = "07:30"
+    with time_machine.travel(datetime(2026, 12, 1, 15, 0, tzinfo=UTC), tick=False):
+        call_command("ensure_sync_schedule")
+        call_command("ensure_sync_schedule")
+        [schedule] = Schedule.objects.filter(name=NOTIFICATION_DIGESTS_SCHEDULE_NAME)
+        assert schedule.func == "catalog.notifications.tasks.notification_digests"
+        assert schedule.schedule_type == Schedule.DAILY
+        # 10:00 in New York has passed 07:30: tomorrow's.
+        assert schedule.next_run == datetime(2026, 12, 2, 12, 30, tzinfo=UTC)
+
+        settings.NOTIFY_DIGEST_TIME = "18:00"
+        _, change = notification_digests_schedule_ensure()
+
+    schedule.refresh_from_db()
+    assert change == ScheduleChange.UPDATED
+    assert schedule.next_run == datetime(2026, 12, 1, 23, 0, tzinfo=UTC)  # today, 18:00 there
+    output = capsys.readouterr().out
+    assert "Schedule 'notification-digests' created: daily" in output
+    assert "Schedule 'notification-digests' unchanged: daily" in output

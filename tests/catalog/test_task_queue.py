@@ -9,7 +9,7 @@ from django_q.brokers import get_broker
 from django_q.signing import SignedPackage
 
 from catalog.scheduling import SYNC_TASK, RefreshOutcome, RefreshState, sync_refresh_request
-from catalog.selectors import task_queue_length
+from catalog.selectors import sync_task_queued, task_queue_length
 from catalog.task_queue import sync_handoff_clear
 from tests.catalog.sync_support import sync_lock_held_elsewhere
 
@@ -75,6 +75,41 @@ def test_a_sync_taken_from_redis_but_not_yet_running_still_counts_as_queued(redi
     # It finished: the next press queues the next sync.
     assert sync_refresh_request().state == RefreshState.QUEUED
     assert len(redis_queue()) == 1
+
+
+def test_a_press_while_the_worker_takes_the_lock_never_queues_a_second_sync(
+    redis_broker, monkeypatch
+):
+    """The worker takes the sync lock, then clears the queued mark. A press reading its two
+    checks while that happens must see the sync as queued or as running, whichever check comes
+    first: this moves the worker on right after the first check the press makes."""
+    first = sync_refresh_request()
+    get_broker().dequeue()  # a worker took it and is about to take the lock
+    lock_held = False
+
+    def worker_takes_the_lock() -> None:
+        nonlocal lock_held
+        if not lock_held:
+            lock_held = True
+            sync_handoff_clear()
+
+    def task_queued(*, func: str) -> str | None:
+        queued = sync_task_queued(func=func)
+        worker_takes_the_lock()
+        return queued
+
+    def held() -> bool:
+        was_held = lock_held
+        worker_takes_the_lock()
+        return was_held
+
+    monkeypatch.setattr("catalog.scheduling.sync_task_queued", task_queued)
+    monkeypatch.setattr("catalog.scheduling.sync_lock_held_by_another_session", held)
+
+    assert sync_refresh_request() == RefreshOutcome(
+        state=RefreshState.ALREADY_QUEUED, task_id=first.task_id
+    )
+    assert redis_queue() == []
 
 
 def test_the_orm_broker_keeps_the_queue_in_the_database():

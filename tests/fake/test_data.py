@@ -158,3 +158,26 @@ def test_bundled_data_files_are_small_json():
     for path in DATA_DIR.glob("*.json"):
         assert path.stat().st_size < 50_000, path.name
         json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_extra_releases_add_to_the_catalogue_without_changing_what_was_there():
+    base = build_dataset(100, TODAY)
+    grown = build_dataset(100, TODAY, extra=7)
+
+    assert len(grown.releases) == 107
+    before = {release.id: release for release in base.releases}
+    kept = [release for release in grown.releases if release.id in before]
+    assert all(release == before[release.id] for release in kept)
+    assert len(kept) == 100
+    assert set(base.artists).issubset(grown.artists)
+
+
+def test_cover_base_url_replaces_every_picture_with_a_generated_cover():
+    grown = build_dataset(100, TODAY, cover_base_url="/static/demo/covers/")
+    plain = build_dataset(100, TODAY)
+
+    urls = {image.url for release in grown.releases for image in release.images}
+    urls |= {image.url for artist in grown.artists.values() for image in artist.images}
+    assert urls
+    assert all(url.startswith("/static/demo/covers/") and url.endswith(".svg") for url in urls)
+    assert [bool(r.images) for r in grown.releases] == [bool(r.images) for r in plain.releases]

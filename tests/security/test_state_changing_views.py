@@ -29,6 +29,8 @@ def site_paths() -> Iterator[str]:
                 if not route.startswith("admin/"):
                     yield from walk(pattern, route)
             elif isinstance(pattern, URLPattern):
+                # A numeric parameter gets a number, or no route would match.
+                route = re.sub(r"<int:[^>]+>", "1", route)
                 yield "/" + re.sub(r"<[^>]+>", "x", route).lstrip("^").rstrip("$")
 
     yield from walk(get_resolver(), "")
@@ -115,4 +117,8 @@ def test_the_post_views_found_are_the_expected_ones():
         "/auth/login/",
         "/auth/logout/",
         "/demo/spotify/authorize",
+        "/notifications/targets/",
+        "/notifications/targets/1/test/",
+        "/notifications/targets/1/remove/",
+        "/notifications/targets/1/resume/",
     }

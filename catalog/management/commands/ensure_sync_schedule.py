@@ -6,8 +6,10 @@ from django_q.models import Schedule
 
 from catalog.scheduling import (
     HOUSEKEEPING_SCHEDULE_NAME,
+    NOTIFICATION_DIGESTS_SCHEDULE_NAME,
     ScheduleChange,
     housekeeping_schedule_ensure,
+    notification_digests_schedule_ensure,
     sync_schedule_ensure,
 )
 from catalog.selectors import SYNC_SCHEDULE_NAME
@@ -16,7 +18,8 @@ from catalog.selectors import SYNC_SCHEDULE_NAME
 class Command(BaseCommand):
     help = (
         f"Create or update the recurring '{SYNC_SCHEDULE_NAME}' django-q2 schedule "
-        f"(every SYNC_INTERVAL_MINUTES) and the daily '{HOUSEKEEPING_SCHEDULE_NAME}' one. "
+        f"(every SYNC_INTERVAL_MINUTES), the daily '{HOUSEKEEPING_SCHEDULE_NAME}' one and the "
+        f"daily '{NOTIFICATION_DIGESTS_SCHEDULE_NAME}' one (at NOTIFY_DIGEST_TIME). "
         "Safe to run on every deploy."
     )
 
@@ -32,6 +35,7 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         self._report(*sync, every=f"every {sync[0].minutes} minutes")
         self._report(*housekeeping_schedule_ensure(), every="daily")
+        self._report(*notification_digests_schedule_ensure(), every="daily")
 
     def _report(self, schedule: Schedule, change: ScheduleChange, *, every: str) -> None:
         next_run = timezone.localtime(schedule.next_run) if schedule.next_run else None

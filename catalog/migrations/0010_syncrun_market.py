@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0008_release_name_search'),
+        ('catalog', '0009_notifications'),
     ]
 
     operations = [
