@@ -5,13 +5,16 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.syndication.views import Feed
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import reverse
 from django.utils import feedgenerator, timezone
 from django.utils.html import format_html
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from pydantic import BaseModel, ConfigDict, Field
 
+from catalog.access_tokens import feed_token_user
+from catalog.following_selectors import following_artist_spotify_ids
 from catalog.parameters import AlbumType, Genre, Market, SpotifyId, query_checked, query_parse
 from catalog.schemas import ReleaseSummaryOut
 from catalog.selectors import FeedFilters, ReleaseFilters, releases_first_seen
@@ -80,9 +83,12 @@ class ReleaseFeed(Feed[FeedEntry, FeedRequest]):
         return f"tag:spotify-new-releases,2026:feed{obj.full_path}"
 
     def items(self, obj: FeedRequest) -> list[FeedEntry]:
+        return self.entries(obj, filters=obj.query.filters())
+
+    def entries(self, obj: FeedRequest, *, filters: FeedFilters) -> list[FeedEntry]:
         releases = releases_first_seen(
             since=timezone.now() - timedelta(days=obj.query.days),
-            filters=obj.query.filters(),
+            filters=filters,
             limit=FEED_MAX_ENTRIES,
         )
         return [
@@ -157,3 +163,48 @@ def release_feed(request: HttpRequest, query: FeedQuery) -> HttpResponse:
     # ETag, Last-Modified (the data version's, not the newest entry's), Cache-Control and the
     # cached bytes: catalog.caching, as for the API.
     return ReleaseFeed()(request)
+
+
+class FollowingFeedRequest(FeedRequest):
+    artist_ids: tuple[str, ...]
+
+
+class FollowingFeed(ReleaseFeed):
+    """A user's private feed: the public feed's filters, only the artists they follow."""
+
+    title = "New from artists I follow"
+    subtitle = "Releases of the artists you follow on Spotify, as this site found them."
+
+    def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> FeedRequest:
+        user = feed_token_user(token=kwargs["token"])
+        if user is None:
+            # Unknown, revoked or another's: the same 404 whichever, so a URL reveals nothing.
+            raise Http404("No such feed")
+        return FollowingFeedRequest(
+            query=query_parse(request, FeedQuery),
+            full_path=request.get_full_path(),
+            artist_ids=tuple(sorted(following_artist_spotify_ids(user=user))),
+        )
+
+    def feed_guid(self, obj: FeedRequest) -> str:
+        # Not the URL: it holds the secret, and a reader may show the id.
+        return "tag:spotify-new-releases,2026:following-feed"
+
+    def items(self, obj: FeedRequest) -> list[FeedEntry]:
+        assert isinstance(obj, FollowingFeedRequest)
+        if not obj.artist_ids:
+            return []  # no artist filter would mean every release
+        filters = obj.query.filters()
+        return self.entries(
+            obj,
+            filters=FeedFilters(
+                releases=filters.releases, genre=filters.genre, artist_ids=obj.artist_ids
+            ),
+        )
+
+
+@require_GET
+@never_cache  # one user's, and its URL is a secret: no shared cache may keep it
+@query_checked(FeedQuery, invalid=_invalid_feed_query)
+def following_feed(request: HttpRequest, query: FeedQuery, token: str) -> HttpResponse:
+    return FollowingFeed()(request, token=token)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from catalog.notifications.validators import notification_url_validate
 from catalog.webhooks.validators import webhook_url_validate
 from spotify.crypto import EncryptedTextField
+from spotify.models import UserConnection
 
 
 class Artist(models.Model):
@@ -27,6 +28,9 @@ class Artist(models.Model):
     popularity = models.PositiveSmallIntegerField(null=True, blank=True)
     followers = models.PositiveBigIntegerField(null=True, blank=True)
     details_fetched_at = models.DateTimeField(null=True, blank=True)
+    # When the sync last read this artist's albums, for the users who follow it (None: never);
+    # the rotation checks the least recently checked first, once however many users follow it.
+    albums_checked_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -306,6 +310,62 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id} ({self.status})"
+
+
+class FollowedArtist(models.Model):
+    """An artist a connected user follows on Spotify, as the last read of their list found it."""
+
+    connection = models.ForeignKey(
+        UserConnection, on_delete=models.DB_CASCADE, related_name="follows"
+    )
+    artist = models.ForeignKey(Artist, on_delete=models.DB_CASCADE, related_name="follows")
+    # When our sync first found the follow.
+    first_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["connection", "artist"]
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "artist"], name="unique_follow")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection_id} follows {self.artist_id}"
+
+
+class PersonalToken(models.Model):
+    """A user's key to their own API answers (`Authorization: Bearer ...`): only its SHA-256 is
+    kept, so the token is shown once, when it is created."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_tokens"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The first characters, so that the user can tell their tokens apart.
+    prefix = models.CharField(max_length=12, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}... ({self.name or 'unnamed'})"
+
+
+class FeedToken(models.Model):
+    """The secret in a user's private feed URL: one per user, replaced to revoke the old URL.
+    Looked up by its SHA-256; kept encrypted too, because the user's page shows the URL again."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feed_token"
+    )
+    token = EncryptedTextField(editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    def __str__(self) -> str:
+        return f"Feed token of user {self.user_id}"
 
 
 class NotificationTarget(models.Model):

@@ -96,6 +96,18 @@ class ArtistListOut(Schema):
     items: list[ArtistOut]
 
 
+class FollowedArtistOut(ArtistOut):
+    """An artist the user follows (/api/me/artists/): its newest releases, and when the sync last
+    read them from Spotify (null: not yet)."""
+
+    last_checked_at: datetime | None
+
+
+class FollowedArtistListOut(Schema):
+    count: int
+    items: list[FollowedArtistOut]
+
+
 class CreditedArtistOut(Schema):
     id: str
     name: str
@@ -121,6 +133,11 @@ class ReleaseSummaryOut(ReleaseOut):
 
 class RankedReleaseOut(ReleaseSummaryOut):
     rank: int
+
+
+class FollowedReleaseListOut(Schema):
+    count: int
+    items: list[ReleaseSummaryOut]
 
 
 class ReleaseListOut(Schema):

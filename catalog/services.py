@@ -28,7 +28,7 @@ from catalog.webhooks.services import (
 )
 from observability.context import sync_run_logged
 from spotify.client import SpotifyClient, site_client
-from spotify.conf import configured_markets
+from spotify.conf import configured_markets, default_market
 from spotify.errors import SpotifyError
 from spotify.types import Album, Image
 from spotify.types import Artist as SpotifyArtist
@@ -194,6 +194,48 @@ def _sync(*, run: SyncRun, client: SpotifyClient, market: str) -> None:
         logger.warning("Sync %s: track lists failed", run.pk, exc_info=_unexpected(error))
         track_warnings = [f"Track lists left for the next sync: {sync_failure_reason(error)}"]
     run.warnings = [*run.warnings, *track_warnings]
+    # Followed artists belong to no market: read once per sync, with the default market's run.
+    if market == default_market():
+        run.warnings = [*run.warnings, *_following_sync(run=run, client=client)]
+
+
+def _following_sync(*, run: SyncRun, client: SpotifyClient) -> list[str]:
+    """The connected users' followed artists and their releases, after the snapshot: never in
+    it, and never failing the run (what is left waits for the next sync)."""
+    # Imported here: catalog.following stores its releases with this module's upserts.
+    from catalog.following import following_sync
+
+    try:
+        return following_sync(client=client).warnings
+    except Exception as error:
+        logger.warning("Sync %s: followed artists failed", run.pk, exc_info=_unexpected(error))
+        return [f"Followed artists left for the next sync: {sync_failure_reason(error)}"]
+
+
+def albums_store(*, albums: Sequence[Album], now: datetime) -> UpsertCounts:
+    """Stores releases and their credited artists as the sync does, outside any snapshot (the
+    releases of followed artists): a release already stored is the same row, its first_seen_at
+    kept. Call it inside a transaction."""
+    _artists_upsert(albums=albums, enriched={}, now=now)
+    return _releases_upsert(albums=albums, now=now)
+
+
+def artists_store(*, artists: Sequence[SpotifyArtist], now: datetime) -> UpsertCounts:
+    """Stores full artist objects (a followed-artist list), their details with them."""
+    rows = {
+        artist.id: {
+            "name": artist.name,
+            "uri": artist.uri,
+            "spotify_url": artist.spotify_url,
+            **_image_fields(artist.images),
+            "genres": artist.genres,
+            "popularity": artist.popularity,
+            "followers": artist.followers,
+            "details_fetched_at": now,
+        }
+        for artist in artists
+    }
+    return _upsert(Artist, rows, now=now)
 
 
 def _credited_artist_ids(albums: Sequence[Album]) -> list[str]:

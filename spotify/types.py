@@ -135,6 +135,19 @@ class Page[T](SpotifyObject):
     offset: int = 0
 
 
+class Cursors(SpotifyObject):
+    after: str | None = None
+
+
+class CursorPage[T](SpotifyObject):
+    """/me/following's paging: by a cursor (the last item's id), not an offset."""
+
+    items: list[T] = Field(default_factory=list)
+    next: str | None = None
+    total: int | None = None
+    cursors: Cursors = Field(default_factory=Cursors)
+
+
 class FullAlbum(Album):
     label: str | None = None
     popularity: int | None = None

@@ -57,11 +57,13 @@ class FakeSpotify:
             _route("GET", "/v1/browse/new-releases", self.api.new_releases),
             _route("GET", "/v1/artists", self.api.several_artists),
             _route("GET", "/v1/artists/{id}", self.api.artist),
+            _route("GET", "/v1/artists/{id}/albums", self.api.artist_albums),
             _route("GET", "/v1/albums", self.api.several_albums),
             _route("GET", "/v1/albums/{id}", self.api.album),
             _route("GET", "/v1/albums/{id}/tracks", self.api.album_tracks),
             _route("GET", "/v1/search", self.api.search),
             _route("GET", "/v1/me", self.api.me),
+            _route("GET", "/v1/me/following", self.api.followed_artists),
         ]
 
     # --- Python-side control, mirroring /_fake/* ----------------------------------------------

@@ -3,6 +3,7 @@
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from spotify.fake import render
 from spotify.fake.data import NEW_RELEASE_WINDOW_DAYS, Artist, Release
@@ -17,6 +18,11 @@ SEARCH_TOKEN = re.compile(r'(\w+):"([^"]*)"|(\w+):(\S+)|"([^"]*)"|(\S+)')
 # Feb 2026: search `limit` is capped at 10 (default 5) and `offset` at 1000.
 SEARCH_MAX_LIMIT, SEARCH_DEFAULT_LIMIT, SEARCH_MAX_OFFSET = 10, 5, 1000
 DEV_MODE_FORBIDDEN = "Forbidden"
+# Development Mode (2026) caps /artists/{id}/albums at 10 a page (50 otherwise).
+ARTIST_ALBUMS_MAX_LIMIT, ARTIST_ALBUMS_DEV_MODE_MAX_LIMIT = 50, 10
+# Spotify lists an artist's albums a group at a time, in this order, newest first in each.
+ALBUM_GROUPS = ("album", "single", "compilation", "appears_on")
+FOLLOW_SCOPE = "user-follow-read"
 
 
 class BadRequest(Exception):
@@ -228,6 +234,72 @@ class WebApi:
         needle = query.artist or query.text
         artists = self.state.dataset.artists.values()
         return [a for a in artists if needle in a.name.casefold()]
+
+    def artist_albums(self, request: Request, claims: Claims, artist_id: str) -> Response:
+        _check_id(artist_id)
+        dataset, dev_mode = self.state.dataset, self.state.config.dev_mode
+        if artist_id not in dataset.artists:
+            raise NotFound
+        raw_groups = request.query.get("include_groups")
+        groups = [g.strip() for g in raw_groups.split(",")] if raw_groups else list(ALBUM_GROUPS)
+        if any(g not in ALBUM_GROUPS for g in groups):
+            raise BadRequest("Invalid include_groups")
+        high = ARTIST_ALBUMS_DEV_MODE_MAX_LIMIT if dev_mode else ARTIST_ALBUMS_MAX_LIMIT
+        limit = _int_param(request, "limit", 20, 1, high)
+        offset = _int_param(request, "offset", 0, 0, None)
+        grouped: list[tuple[str, Release]] = []
+        for group in ALBUM_GROUPS:
+            if group not in groups:
+                continue
+            for release in dataset.artist_releases(artist_id):
+                primary = release.artist_ids[0] == artist_id
+                in_group = not primary if group == "appears_on" else release.album_type == group
+                if in_group and (primary or group == "appears_on"):
+                    grouped.append((group, release))
+        items = []
+        for group, release in grouped[offset : offset + limit]:
+            item = render.simple_album(release, dataset)
+            if not dev_mode:  # gone for Development Mode apps in 2026
+                item["album_group"] = group
+            items.append(item)
+        params = {"include_groups": ",".join(groups)} if raw_groups else {}
+        page = render.paging(
+            f"{render.SPOTIFY_API}/artists/{artist_id}/albums",
+            items,
+            total=len(grouped),
+            limit=limit,
+            offset=offset,
+            params=params,
+        )
+        return json_response(200, page)
+
+    def followed_artists(self, request: Request, claims: Claims) -> Response:
+        if claims.user is None:
+            return api_error(401, "This request requires user authentication.")
+        config = self.state.config
+        if FOLLOW_SCOPE not in claims.scope.split() or FOLLOW_SCOPE in config.revoked_scopes:
+            return api_error(403, "Insufficient client scope")
+        if request.query.get("type") != "artist":
+            raise BadRequest("type must be artist")
+        limit = _int_param(request, "limit", 20, 1, 50)
+        after = request.query.get("after")
+        followed = self.state.dataset.followed_artists(claims.user, config.followed_artist_count)
+        rest = [a for a in followed if after is None or a.id > after]
+        page = rest[:limit]
+        last = page[-1].id if page and len(rest) > limit else None
+        url = f"{render.SPOTIFY_API}/me/following"
+        query = {"type": "artist", "limit": str(limit)}
+        body = {
+            "artists": {
+                "href": f"{url}?{urlencode({**query, **({'after': after} if after else {})})}",
+                "items": [render.full_artist(a, dev_mode=config.dev_mode) for a in page],
+                "limit": limit,
+                "next": f"{url}?{urlencode({**query, 'after': last})}" if last else None,
+                "cursors": {"after": last},
+                "total": len(followed),
+            }
+        }
+        return json_response(200, body)
 
     def me(self, request: Request, claims: Claims) -> Response:
         if claims.user is None:

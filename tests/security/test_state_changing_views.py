@@ -18,7 +18,9 @@ CSRF_EXEMPT = {"demo/spotify/authorize"}
 # django-ninja's own pages answer any method with the same read-only document.
 READ_ONLY_ANY_METHOD = {"/api/", "/api/docs", "/api/openapi.json"}
 # A GET shows the page with the form that POSTs; only the POST changes anything.
-GET_SHOWS_THE_FORM = {"/auth/login/"}
+GET_SHOWS_THE_FORM = {"/auth/login/", "/accounts/login/"}
+# Signing in and out is for every user (there is no sign-up: staff create the accounts).
+FOR_EVERY_USER = {"/accounts/login/", "/accounts/logout/"}
 
 
 def site_paths() -> Iterator[str]:
@@ -100,7 +102,7 @@ def test_a_get_of_a_form_page_changes_nothing():
 
 def test_every_view_that_accepts_post_is_for_staff_only():
     for path in post_views():
-        if path.strip("/") in CSRF_EXEMPT:
+        if path.strip("/") in CSRF_EXEMPT or path in FOR_EVERY_USER:
             continue
         anonymous = Client(enforce_csrf_checks=True)
         token = _get_new_csrf_string()
@@ -117,6 +119,8 @@ def test_the_post_views_found_are_the_expected_ones():
         "/auth/login/",
         "/auth/logout/",
         "/demo/spotify/authorize",
+        "/accounts/login/",
+        "/accounts/logout/",
         "/notifications/targets/",
         "/notifications/targets/1/test/",
         "/notifications/targets/1/remove/",
