@@ -116,8 +116,8 @@ class SpotifyClient:
             raise ValueError(f"at most {ALBUMS_BATCH_SIZE} album ids per call")
         params: dict[str, Any] = {"ids": ",".join(ids)}
         # Shared by every market: read in the default one.
-        if default_market := self.conf.markets[0]:
-            params["market"] = default_market
+        if self.conf.market:
+            params["market"] = self.conf.market
         body = self._get_json(
             f"{self.conf.api_base_url}/albums", endpoint="GET /albums", params=params
         )

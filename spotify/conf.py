@@ -33,6 +33,12 @@ class SpotifySettings:
     retry_attempts: int
     backoff_seconds: float
 
+    @property
+    def market(self) -> str:
+        """The default market (empty: the global list): what reads shared by every market, such
+        as album details and followed artists' albums, are asked in."""
+        return self.markets[0]
+
 
 def spotify_settings() -> SpotifySettings:
     demo = is_demo_mode()

@@ -11,9 +11,13 @@ from django.core.management.base import CommandError
 from django.test import RequestFactory
 
 from catalog.caching import data_version, response_key
-from catalog.models import Release, Snapshot, SnapshotEntry, SyncRun
+from catalog.models import FollowedArtist, Release, Snapshot, SnapshotEntry, SyncRun
 from catalog.selectors import releases_new_in_run, sync_overview
 from catalog.services import sync_run_execute
+from spotify.fake import FakeConfig, FakeSpotify
+from spotify.fake.server import serve_in_thread
+from tests.catalog.following_support import connect, signed_in
+from tests.e2e.conftest import point_settings_at
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -197,3 +201,21 @@ def test_with_one_market_the_dashboard_has_no_picker(client, two_markets, settin
     assert f"{count} artists" in page.split('data-testid="result-count"')[1].split("</p>")[0]
     assert 'data-testid="market-picker"' not in page
     assert 'data-testid="sync-markets"' not in page
+
+
+def test_followed_artists_are_read_once_per_sync_whatever_the_markets(settings):
+    # Followed artists belong to no market: one sync spends their budget once, not per market.
+    app = FakeSpotify(FakeConfig(release_count=30, followed_artist_count=6))
+    settings.ARTIST_ALBUMS_CALLS_PER_RUN = 2
+    with serve_in_thread(app) as root:
+        point_settings_at(settings, root)
+        settings.SPOTIFY_MARKETS = ["US", "FR", "GB"]
+        connect(signed_in("erin"), account="fakeuser5")
+        before = app.stats()
+
+        sync_run_execute(trigger=SyncRun.Trigger.CLI)
+
+        spent = {key: count - before.get(key, 0) for key, count in app.stats().items()}
+        assert spent["GET /v1/me/following"] == 1
+        assert spent["GET /v1/artists/{id}/albums"] == 2
+        assert FollowedArtist.objects.count() == 6
