@@ -368,6 +368,36 @@ class FeedToken(models.Model):
         return f"Feed token of user {self.user_id}"
 
 
+class PlaylistLink(models.Model):
+    """A user's "New from artists I follow" playlist on Spotify, kept by the sync. The row is the
+    switch: it exists while the playlist is on, and goes with the connection (disconnecting)."""
+
+    connection = models.OneToOneField(
+        UserConnection, on_delete=models.DB_CASCADE, related_name="playlist_link"
+    )
+    # Empty until the playlist is created (the next sync, or "Update now").
+    spotify_id = models.CharField(max_length=64, blank=True)
+    spotify_url = models.URLField(max_length=300, blank=True)
+    # The releases of this many past days fill the playlist.
+    days = models.PositiveSmallIntegerField(default=14)
+    # SHA-256 of the track URIs last written: the playlist is only rewritten when it changes.
+    content_hash = models.CharField(max_length=64, blank=True)
+    track_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    # When the sync last recreated it after the user had deleted it on Spotify.
+    recreated_at = models.DateTimeField(null=True, blank=True)
+    # False once updating stopped (deleted on Spotify again after a recreation).
+    active = models.BooleanField(default=True)
+    # What the user should know (recreated, stopped, reconnect needed); shown on their page.
+    notice = models.CharField(max_length=300, blank=True)
+
+    def __str__(self) -> str:
+        return (
+            f"Playlist {self.spotify_id or '(not created yet)'} of connection {self.connection_id}"
+        )
+
+
 class NotificationTarget(models.Model):
     """An Apprise URL that gets a message when releases are new: site-wide (no owner, one per URL
     in NOTIFY_URLS, trusted) or a user's own (validated, public addresses only)."""

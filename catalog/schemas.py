@@ -127,7 +127,10 @@ class ReleaseSummaryOut(ReleaseOut):
 
     @staticmethod
     def resolve_artists(obj: Any) -> list[Any]:
-        # Credits prefetched in Spotify's order, with their artists (see selectors.releases).
+        # Credits prefetched in Spotify's order, with their artists (see selectors.releases); a
+        # dict (SQL's rows: selectors.releases) holds them already.
+        if isinstance(obj, dict):
+            return list(obj["artists"])
         return [credit.artist for credit in obj.credits.all()]
 
 

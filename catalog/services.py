@@ -204,9 +204,10 @@ def _following_sync(*, run: SyncRun, client: SpotifyClient) -> list[str]:
     it, and never failing the run (what is left waits for the next sync)."""
     # Imported here: catalog.following stores its releases with this module's upserts.
     from catalog.following import following_sync
+    from catalog.playlists import playlists_update
 
     try:
-        return following_sync(client=client).warnings
+        return [*following_sync(client=client).warnings, *playlists_update()]
     except Exception as error:
         logger.warning("Sync %s: followed artists failed", run.pk, exc_info=_unexpected(error))
         return [f"Followed artists left for the next sync: {sync_failure_reason(error)}"]

@@ -6,10 +6,12 @@ from catalog.following import following_sync
 from catalog.housekeeping import housekeeping_run
 from catalog.models import SyncRun
 from catalog.notifications.services import ATTEMPT_TASK as NOTIFICATION_ATTEMPT_TASK
+from catalog.playlists import playlists_update
 from catalog.scheduling import (
     FOLLOWING_TASK,
     HOUSEKEEPING_TASK,
     NOTIFICATION_DIGESTS_TASK,
+    PLAYLIST_TASK,
     SYNC_TASK,
 )
 from catalog.services import sync_run_execute, sync_runs_fail_interrupted
@@ -42,6 +44,11 @@ def following_refresh(user_pk: int) -> str:
     )
 
 
+def playlist_refresh(user_pk: int) -> str:
+    """Updates one user's playlist now (asked from their page); returns its warning, if any."""
+    return "; ".join(playlists_update(user_pks=[user_pk])) or "up to date"
+
+
 # The only functions the django-q2 worker may run: every schedule and queued task must name one
 # (catalog/task_guard.py checks it when a schedule is saved and when a task is queued). Add a
 # task here when you write one.
@@ -53,5 +60,6 @@ TASK_ALLOWLIST = frozenset(
         NOTIFICATION_ATTEMPT_TASK,
         NOTIFICATION_DIGESTS_TASK,
         FOLLOWING_TASK,
+        PLAYLIST_TASK,
     }
 )

@@ -20,7 +20,7 @@ from spotify.errors import (
 from spotify.http import SpotifyHttp, process_client
 from spotify.models import UserConnection
 from spotify.tokens import ConnectionTokenSource, SiteTokenSource, TokenSource
-from spotify.types import Album, Artist, CursorPage, FullAlbum, Page, Track, User
+from spotify.types import Album, Artist, CursorPage, FullAlbum, Page, Playlist, Track, User
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,8 @@ ARTIST_ALBUMS_PAGE_SIZE = 10
 SPOTIFY_API_PATH = "/v1"
 ARTIST_ALBUMS = "GET /artists/{id}/albums"
 FOLLOWED_ARTISTS = "GET /me/following"
+# Items replaced or added in one call, at most (Spotify's limit).
+PLAYLIST_ITEMS_PER_CALL = 100
 
 
 class SpotifyClient:
@@ -185,6 +187,33 @@ class SpotifyClient:
                 return
             url, params = self._next_url(page.next, seen), None
 
+    def playlist_create(self, *, name: str, description: str, public: bool = False) -> Playlist:
+        """A playlist of the user's own (POST /me/playlists, the 2026 endpoint; private ones need
+        playlist-modify-private)."""
+        body = self._request_json(
+            "POST",
+            f"{self.conf.api_base_url}/me/playlists",
+            endpoint="POST /me/playlists",
+            payload={"name": name, "description": description, "public": public},
+        )
+        return _parse(Playlist, body, "playlist")
+
+    def playlist_items_replace(self, playlist_id: str, uris: Sequence[str]) -> None:
+        """Makes `uris` the playlist's items, in order: the first 100 replace what it held, the
+        rest are added 100 at a time."""
+        url = f"{self.conf.api_base_url}/playlists/{playlist_id}/items"
+        chunks = [
+            list(uris[at : at + PLAYLIST_ITEMS_PER_CALL])
+            for at in range(0, len(uris), PLAYLIST_ITEMS_PER_CALL)
+        ] or [[]]
+        self._request_json(
+            "PUT", url, endpoint="PUT /playlists/{id}/items", payload={"uris": chunks[0]}
+        )
+        for chunk in chunks[1:]:
+            self._request_json(
+                "POST", url, endpoint="POST /playlists/{id}/items", payload={"uris": chunk}
+            )
+
     # --- plumbing -----------------------------------------------------------------------------
     def _next_url(self, link: str | None, seen: set[str]) -> str | None:
         """Spotify's `next` link, rebased on SPOTIFY_API_BASE_URL.
@@ -214,14 +243,26 @@ class SpotifyClient:
         return url
 
     def _get_json(self, url: str, *, endpoint: str, params: dict[str, Any] | None = None) -> Any:
+        return self._request_json("GET", url, endpoint=endpoint, params=params)
+
+    def _request_json(
+        self,
+        method: str,
+        url: str,
+        *,
+        endpoint: str,
+        params: dict[str, Any] | None = None,
+        payload: Any = None,
+    ) -> Any:
         token = self.tokens.access_token()
         renewed = False
         while True:
             response = self.http.send(
-                "GET",
+                method,
                 url,
                 endpoint=endpoint,
                 params=params,
+                json=payload,
                 headers={"Authorization": f"Bearer {token}"},
             )
             if response.status_code == 401 and not renewed:

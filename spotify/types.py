@@ -167,6 +167,16 @@ class User(SpotifyObject):
     display_name: str | None = None
 
 
+class Playlist(SpotifyObject):
+    id: str
+    name: str | None = None
+    external_urls: ExternalUrls = Field(default_factory=dict)
+
+    @property
+    def spotify_url(self) -> str:
+        return self.external_urls.get("spotify", f"https://open.spotify.com/playlist/{self.id}")
+
+
 def parse_release_date(raw: str) -> date | None:
     """`2026`, `2026-11` and `2026-11-28` all occur; Spotify also sends `0000` for some old albums."""
     parts = raw.split("-")
