@@ -9,7 +9,7 @@ from ninja.errors import HttpError
 
 from catalog import selectors
 from catalog.models import Release, Snapshot
-from catalog.parameters import AlbumType, Genre, Pagination, SearchTerm
+from catalog.parameters import AlbumType, Genre, MarketChoice, Pagination, SearchTerm
 from catalog.schemas import (
     ArtistDetailOut,
     ArtistListOut,
@@ -22,7 +22,7 @@ from catalog.schemas import (
 router = Router()
 
 
-class SnapshotChoice(Schema):
+class SnapshotChoice(MarketChoice):
     date: datetime.date | None = Field(
         None, description="A snapshot day (YYYY-MM-DD); the latest when omitted."
     )
@@ -85,7 +85,7 @@ def _in_utc(moment: datetime.datetime) -> datetime.datetime:
 
 def snapshot_for_choice(choice: SnapshotChoice) -> Snapshot | None:
     """The chosen day's snapshot; None only when no day was asked and nothing is synced yet."""
-    snapshot = selectors.snapshot_latest(day=choice.date)
+    snapshot = selectors.snapshot_latest(day=choice.date, market=choice.market)
     if snapshot is None and choice.date is not None:
         raise HttpError(404, f"No snapshot for {choice.date.isoformat()}")
     return snapshot
@@ -107,6 +107,7 @@ def artist_list(
     # PostgreSQL writes the document (see selectors.artist_list_json); ninja passes it through.
     document = selectors.artist_list_json(
         day=choice.date,
+        market=choice.market,
         limit=page.limit,
         offset=page.offset,
         filters=artist_filter_set(choice, filters, novelty),
@@ -195,11 +196,13 @@ def release_detail(request: HttpRequest, release_id: str) -> Release:
 @router.get(
     "/snapshots/",
     response=SnapshotListOut,
-    summary="The days we hold, newest first",
+    summary="The days we hold for a market, newest first",
     tags=["snapshots"],
 )
-def snapshot_list(request: HttpRequest, page: Query[Pagination]) -> dict[str, object]:
-    result = selectors.snapshot_list(limit=page.limit, offset=page.offset)
+def snapshot_list(
+    request: HttpRequest, page: Query[Pagination], choice: Query[MarketChoice]
+) -> dict[str, object]:
+    result = selectors.snapshot_list(limit=page.limit, offset=page.offset, market=choice.market)
     return {"count": result.count, "items": result.items}
 
 

@@ -14,6 +14,8 @@ from functools import lru_cache
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import Resolver404, resolve
 from django.utils import timezone
@@ -82,7 +84,7 @@ def page_state() -> str:
         sync = selectors.sync_overview()
         parts = (
             [run.pk, run.status] if run else None
-            for run in (sync.in_progress, sync.last, sync.last_success)
+            for run in (sync.in_progress, sync.last, sync.last_success, *sync.markets)
         )
         seen = json.dumps(
             [*parts, sync.next_run_at, connection_status()],
@@ -231,6 +233,13 @@ def _validate(view: str, given: tuple[tuple[str, str], ...]) -> str | None:
 
 
 _validate_memoised = lru_cache(maxsize=1024)(_validate)
+
+
+@receiver(setting_changed)
+def _markets_changed(*, setting: str, **kwargs: object) -> None:
+    """Which markets validate is a setting (tests override it): memoised answers go with it."""
+    if setting == "SPOTIFY_MARKETS":
+        _validate_memoised.cache_clear()
 
 
 class ApiResponseCacheMiddleware:

@@ -153,7 +153,10 @@ def _pages(fetch: Callable[[int, int], selectors.Page]) -> Iterator[dict[str, An
 
 
 def _filename(kind: str, snapshot: Snapshot | None) -> str:
-    return f"{kind}-{snapshot.date.isoformat()}.csv" if snapshot else f"{kind}.csv"
+    if snapshot is None:
+        return f"{kind}.csv"
+    market = f"-{snapshot.market}" if snapshot.market else ""
+    return f"{kind}{market}-{snapshot.date.isoformat()}.csv"
 
 
 def _joined(values: Iterable[Any]) -> str:

@@ -18,8 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from catalog.access_tokens import feed_token_user
 from catalog.following_selectors import following_artist_spotify_ids
-from catalog.parameters import AlbumType, Genre, SpotifyId, query_checked
+from catalog.parameters import AlbumType, Genre, Market, SpotifyId, query_checked
 from catalog.selectors import FeedFilters, ReleaseFilters, releases_first_seen
+from spotify.conf import configured_markets, default_market
 
 # Readers poll often; a long window of a busy market must not make every poll a large answer.
 # A day brings about 100 new releases, so a reader polling at least daily misses nothing with the
@@ -38,12 +39,16 @@ class FeedQuery(BaseModel):
     genre: Genre | None = None
     artist: tuple[SpotifyId, ...] = Field((), max_length=50)
     exclude_various_artists: bool = False
+    market: Market = Field(default_factory=default_market)
     limit: int = Field(FEED_DEFAULT_ENTRIES, ge=1, le=FEED_MAX_ENTRIES)
 
     def filters(self) -> FeedFilters:
         return FeedFilters(
             releases=ReleaseFilters(
-                album_type=self.album_type, exclude_various_artists=self.exclude_various_artists
+                album_type=self.album_type,
+                exclude_various_artists=self.exclude_various_artists,
+                # With one market, every release came from it: no condition to pay for.
+                market=self.market if len(configured_markets()) > 1 else None,
             ),
             genre=self.genre,
             artist_ids=self.artist,

@@ -37,18 +37,19 @@ class EnrichedArtists:
     warnings: list[str] = field(default_factory=list)
 
 
-def albums_fetch(*, client: SpotifyClient) -> FetchedAlbums:
-    """/browse/new-releases, or search (`tag:new`) when Spotify refuses it to this app."""
+def albums_fetch(*, client: SpotifyClient, market: str = "") -> FetchedAlbums:
+    """/browse/new-releases in `market` (empty: the global list), or search (`tag:new`) when
+    Spotify refuses it to this app."""
     refusal = _refusal(NEW_RELEASES)
     if refusal is None:
         try:
             return FetchedAlbums(
-                albums=unique_albums(page.items for page in client.new_releases()),
+                albums=unique_albums(page.items for page in client.new_releases(market=market)),
                 source=Snapshot.Source.DEMO if client.conf.demo else Snapshot.Source.NEW_RELEASES,
             )
         except ForbiddenEndpointError as error:
             refusal = _remember(error)
-    pages = client.search_new_albums(max_albums=settings.SEARCH_FALLBACK_MAX_ALBUMS)
+    pages = client.search_new_albums(max_albums=settings.SEARCH_FALLBACK_MAX_ALBUMS, market=market)
     return FetchedAlbums(
         albums=unique_albums(page.items for page in pages),
         source=Snapshot.Source.DEMO if client.conf.demo else Snapshot.Source.SEARCH,

@@ -105,6 +105,22 @@ def _database_metrics(*, now: datetime) -> Iterator[Metric]:
         outcome.add_metric([last_run.status], 1)
         yield outcome
 
+    # Each market is its own run: one market failing shows even when a later one succeeded.
+    market_outcome = GaugeMetricFamily(
+        "snr_market_last_sync_outcome",
+        "1 for how each market's last finished sync ended.",
+        labels=["market", "status"],
+    )
+    last_per_market = (
+        SyncRun.objects.filter(finished_at__isnull=False)
+        .exclude(status=SyncRun.Status.SKIPPED)
+        .order_by("market", "-started_at", "-pk")
+        .distinct("market")
+    )
+    for market_run in last_per_market.only("market", "status"):
+        market_outcome.add_metric([market_run.market or GLOBAL_MARKET, market_run.status], 1)
+    yield market_outcome
+
     deliveries = GaugeMetricFamily(
         "snr_webhook_deliveries",
         "Webhook deliveries kept in the database, by outcome.",

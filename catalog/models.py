@@ -176,6 +176,10 @@ class SyncRun(models.Model):
         SKIPPED = "skipped"
 
     trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    # The market this run read (empty: Spotify's global list, or a skipped sync). The markets of
+    # one sync are one run each, sharing `started_at`. A database default too: rows written
+    # without Django (bench/seed.py's COPY) name no market.
+    market = models.CharField(max_length=2, blank=True, default="", db_default="")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -7,13 +7,50 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Schema
-from pydantic import BaseModel, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, StringConstraints, ValidationError
+
+from spotify.conf import configured_markets, default_market
 
 AlbumType = Literal["album", "single", "compilation"]
 # Part of an artist's (or, on the dashboard, a release's) name.
 SearchTerm = Annotated[str, StringConstraints(max_length=200)]
 Genre = Annotated[str, StringConstraints(max_length=200)]
 SpotifyId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,64}$")]
+
+
+def _market_configured(market: str) -> str:
+    markets = configured_markets()
+    if market not in markets:
+        served = ", ".join(code for code in markets if code)
+        raise ValueError(
+            f"not a market this site syncs (it syncs {served})"
+            if served
+            else "not a market this site syncs (it syncs Spotify's global list only)"
+        )
+    return market
+
+
+# A market this site syncs (SPOTIFY_MARKETS), any case; reads default to the first one.
+Market = Annotated[
+    str, StringConstraints(to_upper=True, max_length=2), AfterValidator(_market_configured)
+]
+MARKET_DESCRIPTION = (
+    "A market this site syncs (ISO 3166-1 alpha-2, as in SPOTIFY_MARKETS); the first one "
+    "when omitted."
+)
+
+
+def _markets_listed(schema: dict[str, Any]) -> None:
+    """The OpenAPI document lists the markets this site syncs: the only values it accepts."""
+    schema["enum"] = list(configured_markets())
+
+
+class MarketChoice(Schema):
+    market: Market = Field(
+        default_factory=default_market,
+        description=MARKET_DESCRIPTION,
+        json_schema_extra=_markets_listed,
+    )
 
 
 class Pagination(Schema):

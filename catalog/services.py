@@ -28,6 +28,7 @@ from catalog.webhooks.services import (
 )
 from observability.context import sync_run_logged
 from spotify.client import SpotifyClient, site_client
+from spotify.conf import configured_markets, default_market
 from spotify.errors import SpotifyError
 from spotify.types import Album, Image
 from spotify.types import Artist as SpotifyArtist
@@ -57,7 +58,9 @@ class UpsertCounts:
 
 
 def sync_run_execute(*, trigger: SyncRun.Trigger, client: SpotifyClient | None = None) -> SyncRun:
-    """Runs one sync and returns its record; a failure is recorded on it, never half-written."""
+    """Runs one sync: one run per configured market, in SPOTIFY_MARKETS' order, under one lock.
+    Returns the default (first) market's run. A failure is recorded on its market's run, never
+    half-written, and the other markets still sync."""
     with sync_lock() as acquired:
         if not acquired:
             now = timezone.now()
@@ -69,39 +72,54 @@ def sync_run_execute(*, trigger: SyncRun.Trigger, client: SpotifyClient | None =
                 error="Another sync is already running",
             )
         sync_runs_fail_interrupted()
-        run = SyncRun.objects.create(trigger=trigger)
         sync_handoff_clear()
-        # Every line logged during the run, the Spotify client's included, names it.
-        with sync_run_logged(run_id=run.pk):
-            started = monotonic()
-            try:
-                client = client or site_client()
-                _sync(run=run, client=client)
-            # Whatever goes wrong, expected or not, ends the run: a run left `running` would say so
-            # forever (until the next sync) and keep "Refresh now" waiting.
-            except Exception as error:
-                run.status = SyncRun.Status.FAILED
-                run.error = sync_failure_reason(error)
-                logger.warning("Sync %s failed: %s", run.pk, run.error, exc_info=_unexpected(error))
-            else:
-                run.status = SyncRun.Status.SUCCEEDED
-            run.finished_at = timezone.now()
-            run.spotify_calls = client.calls if client is not None else 0
-            # The snapshot and its counts were saved when the snapshot committed (see _sync); a write
-            # rolled back must not reach the run through its in-memory fields.
-            run.save(update_fields=["status", "error", "warnings", "finished_at", "spotify_calls"])
-            data_version_refresh()  # the run's end is part of the data version (track lists)
-            # Every sync also picks up deliveries that a killed worker left pending.
-            transaction.on_commit(webhook_deliveries_recover_stale, robust=True)
-            transaction.on_commit(notification_deliveries_recover_stale, robust=True)
-            logger.info(
-                "Sync %s %s in %.1f s with %s Spotify calls",
-                run.pk,
-                run.status,
-                monotonic() - started,
-                run.spotify_calls,
-            )
-            return run
+        # The markets' runs share the sync's start: `new=true` (first seen since the latest
+        # successful sync started) then counts what any market of that sync saw first.
+        started_at = timezone.now()
+        client = client or site_client()
+        runs = [
+            _market_sync_run(trigger=trigger, market=market, started_at=started_at, client=client)
+            for market in configured_markets()
+        ]
+        # Every sync also picks up deliveries that a killed worker left pending.
+        transaction.on_commit(webhook_deliveries_recover_stale, robust=True)
+        transaction.on_commit(notification_deliveries_recover_stale, robust=True)
+        return runs[0]
+
+
+def _market_sync_run(
+    *, trigger: SyncRun.Trigger, market: str, started_at: datetime, client: SpotifyClient
+) -> SyncRun:
+    run = SyncRun.objects.create(trigger=trigger, market=market, started_at=started_at)
+    calls_before = client.calls
+    # Every line logged during the run, the Spotify client's included, names it.
+    with sync_run_logged(run_id=run.pk):
+        started = monotonic()
+        try:
+            _sync(run=run, client=client, market=market)
+        # Whatever goes wrong, expected or not, ends the run: a run left `running` would say so
+        # forever (until the next sync) and keep "Refresh now" waiting.
+        except Exception as error:
+            run.status = SyncRun.Status.FAILED
+            run.error = sync_failure_reason(error)
+            logger.warning("Sync %s failed: %s", run.pk, run.error, exc_info=_unexpected(error))
+        else:
+            run.status = SyncRun.Status.SUCCEEDED
+        run.finished_at = timezone.now()
+        run.spotify_calls = client.calls - calls_before
+        # The snapshot and its counts were saved when the snapshot committed (see _sync); a write
+        # rolled back must not reach the run through its in-memory fields.
+        run.save(update_fields=["status", "error", "warnings", "finished_at", "spotify_calls"])
+        data_version_refresh()  # the run's end is part of the data version (track lists)
+        logger.info(
+            "Sync %s %s%s in %.1f s with %s Spotify calls",
+            run.pk,
+            f"of {market} " if market else "",
+            run.status,
+            monotonic() - started,
+            run.spotify_calls,
+        )
+        return run
 
 
 def sync_failure_reason(error: Exception) -> str:
@@ -137,10 +155,10 @@ def sync_runs_fail_interrupted() -> int:
     )
 
 
-def _sync(*, run: SyncRun, client: SpotifyClient) -> None:
+def _sync(*, run: SyncRun, client: SpotifyClient, market: str) -> None:
     # Spotify is read before the write transaction opens: no transaction is held across the
     # network, and a token renewed mid-way commits on its own even if the sync later fails.
-    fetched = albums_fetch(client=client)
+    fetched = albums_fetch(client=client, market=market)
     albums, source = fetched.albums, fetched.source
     enrichment = artists_enrich(client=client, artist_ids=_credited_artist_ids(albums))
     enriched = enrichment.artists
@@ -150,9 +168,7 @@ def _sync(*, run: SyncRun, client: SpotifyClient) -> None:
         artist_counts = _artists_upsert(albums=albums, enriched=enriched, now=now)
         release_counts = _releases_upsert(albums=albums, now=now)
         transaction.on_commit(data_version_refresh)
-        snapshot = _snapshot_replace(
-            albums=albums, source=source, market=client.conf.market, fetched_at=now
-        )
+        snapshot = _snapshot_replace(albums=albums, source=source, market=market, fetched_at=now)
         run.snapshot = snapshot
         run.release_count = snapshot.release_count
         run.artist_count = snapshot.artist_count
@@ -177,7 +193,10 @@ def _sync(*, run: SyncRun, client: SpotifyClient) -> None:
     except Exception as error:
         logger.warning("Sync %s: track lists failed", run.pk, exc_info=_unexpected(error))
         track_warnings = [f"Track lists left for the next sync: {sync_failure_reason(error)}"]
-    run.warnings = [*run.warnings, *track_warnings, *_following_sync(run=run, client=client)]
+    run.warnings = [*run.warnings, *track_warnings]
+    # Followed artists belong to no market: read once per sync, with the default market's run.
+    if market == default_market():
+        run.warnings = [*run.warnings, *_following_sync(run=run, client=client)]
 
 
 def _following_sync(*, run: SyncRun, client: SpotifyClient) -> list[str]:

@@ -20,7 +20,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime
 from catalog.caching import fragment_cached
 from catalog.following_selectors import following_artist_spotify_ids
 from catalog.notifications.selectors import notification_targets_paused_count
-from catalog.parameters import AlbumType, Pagination, SearchTerm, album_types, query_checked
+from catalog.parameters import (
+    AlbumType,
+    Market,
+    Pagination,
+    SearchTerm,
+    album_types,
+    query_checked,
+)
 from catalog.scheduling import RefreshState, sync_refresh_request
 from catalog.selectors import (
     ArtistFilterSet,
@@ -35,6 +42,7 @@ from catalog.selectors import (
     artist_detail as artist_detail_read,
 )
 from common.auth import staff_required
+from spotify.conf import configured_markets, default_market
 
 # The grid listens for this event and reloads itself when a sync the page watched has ended.
 CATALOG_UPDATED_EVENT = "catalog-updated"
@@ -68,6 +76,7 @@ class DashboardQuery(BaseModel):
     # "and N more" link leads.
     first_seen_after: AwareDatetime | NaiveDatetime | None = None
     exclude_various_artists: bool = False
+    market: Market = Field(default_factory=default_market)
     # Past the last page shows the last page.
     page: int = Field(1, ge=1)
 
@@ -90,15 +99,20 @@ def dashboard(request: HtmxHttpRequest, query: DashboardQuery) -> HttpResponse:
             if first_seen_after.tzinfo is None
             else first_seen_after.astimezone(UTC)
         )
-    snapshot = snapshot_latest()
+    snapshot = snapshot_latest(market=query.market)
+    markets = configured_markets()
     # The feed and the API call the type `album_type`; the feed has no search (the link's title
-    # says so), the CSV export searches as the grid does.
+    # says so), the CSV export searches as the grid does. Both keep a market that was picked.
     release_query = {
         "album_type": release_type,
         "exclude_various_artists": "true" if exclude_various_artists else "",
+        "market": query.market if len(markets) > 1 else "",
     }
     context = {
         "snapshot": snapshot,
+        # The picker shows only when there is something to pick.
+        "markets": markets if len(markets) > 1 else (),
+        "market": query.market,
         "search": search,
         "release_type": release_type,
         "release_types": RELEASE_TYPES,

@@ -13,6 +13,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from spotify.markets import markets_parse
+
 # Lets annotations such as `admin.ModelAdmin[Artist]` run, not only type-check.
 django_stubs_ext.monkeypatch()
 
@@ -294,7 +296,15 @@ SPOTIFY_API_BASE_URL = env.str("SPOTIFY_API_BASE_URL", default="https://api.spot
 SPOTIFY_ACCOUNTS_BASE_URL = env.str(
     "SPOTIFY_ACCOUNTS_BASE_URL", default="https://accounts.spotify.com"
 )
-SPOTIFY_MARKET = env.str("SPOTIFY_MARKET", default="")
+# One snapshot per market per day; empty: one snapshot of Spotify's global list. SPOTIFY_MARKET
+# (one code) still works as a list of one; both set is refused.
+try:
+    SPOTIFY_MARKETS = markets_parse(
+        markets=env.list("SPOTIFY_MARKETS", default=[]),
+        single=env.str("SPOTIFY_MARKET", default=""),
+    )
+except ValueError as error:
+    raise ImproperlyConfigured(str(error)) from None
 SPOTIFY_TIMEOUT_SECONDS = env.float("SPOTIFY_TIMEOUT_SECONDS", default=10.0)
 SPOTIFY_MAX_RETRY_AFTER_SECONDS = env.int("SPOTIFY_MAX_RETRY_AFTER_SECONDS", default=60)
 SPOTIFY_RETRY_ATTEMPTS = env.int("SPOTIFY_RETRY_ATTEMPTS", default=3)

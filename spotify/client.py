@@ -51,11 +51,12 @@ class SpotifyClient:
         return self.http.calls
 
     # --- catalog ------------------------------------------------------------------------------
-    def new_releases(self) -> Iterator[Page[Album]]:
-        """Every page of /browse/new-releases, following `next` until it is null."""
+    def new_releases(self, *, market: str = "") -> Iterator[Page[Album]]:
+        """Every page of /browse/new-releases in `market` (empty: Spotify's global list),
+        following `next` until it is null."""
         first_page: dict[str, Any] = {"limit": NEW_RELEASES_PAGE_SIZE, "offset": 0}
-        if self.conf.market:
-            first_page["country"] = self.conf.market
+        if market:
+            first_page["country"] = market
         params: dict[str, Any] | None = first_page
         url: str | None = f"{self.conf.api_base_url}/browse/new-releases"
         seen: set[str] = set()
@@ -66,17 +67,17 @@ class SpotifyClient:
             # `next` already carries limit, offset and country (params would replace its query).
             url, params = self._next_url(page.next, seen), None
 
-    def search_new_albums(self, *, max_albums: int) -> Iterator[Page[Album]]:
-        """Albums of the past two weeks, through search (left to Development Mode apps in 2026),
-        following `next` up to `max_albums`."""
+    def search_new_albums(self, *, max_albums: int, market: str = "") -> Iterator[Page[Album]]:
+        """Albums of the past two weeks available in `market` (empty: anywhere), through search
+        (left to Development Mode apps in 2026), following `next` up to `max_albums`."""
         first_page: dict[str, Any] = {
             "q": "tag:new",
             "type": "album",
             "limit": min(SEARCH_PAGE_SIZE, max_albums),
             "offset": 0,
         }
-        if self.conf.market:
-            first_page["market"] = self.conf.market
+        if market:
+            first_page["market"] = market
         params: dict[str, Any] | None = first_page
         url: str | None = f"{self.conf.api_base_url}/search"
         seen: set[str] = set()
@@ -116,6 +117,7 @@ class SpotifyClient:
         if len(ids) > ALBUMS_BATCH_SIZE:
             raise ValueError(f"at most {ALBUMS_BATCH_SIZE} album ids per call")
         params: dict[str, Any] = {"ids": ",".join(ids)}
+        # Shared by every market: read in the default one.
         if self.conf.market:
             params["market"] = self.conf.market
         body = self._get_json(

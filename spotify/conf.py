@@ -25,12 +25,19 @@ class SpotifySettings:
     # Where the browser is sent to give consent; differs from accounts_base_url only in demo mode.
     authorize_base_url: str
     redirect_uri: str
-    market: str
+    # In SPOTIFY_MARKETS' order; ("",) is Spotify's global list.
+    markets: tuple[str, ...]
     demo: bool
     timeout_seconds: float
     max_retry_after_seconds: int
     retry_attempts: int
     backoff_seconds: float
+
+    @property
+    def market(self) -> str:
+        """The default market (empty: the global list): what reads shared by every market, such
+        as album details and followed artists' albums, are asked in."""
+        return self.markets[0]
 
 
 def spotify_settings() -> SpotifySettings:
@@ -44,7 +51,7 @@ def spotify_settings() -> SpotifySettings:
             DEMO_AUTHORIZE_PATH if demo else settings.SPOTIFY_ACCOUNTS_BASE_URL.rstrip("/")
         ),
         redirect_uri=settings.SPOTIFY_REDIRECT_URI,
-        market=settings.SPOTIFY_MARKET,
+        markets=configured_markets(),
         demo=demo,
         timeout_seconds=settings.SPOTIFY_TIMEOUT_SECONDS,
         max_retry_after_seconds=settings.SPOTIFY_MAX_RETRY_AFTER_SECONDS,
@@ -56,6 +63,17 @@ def spotify_settings() -> SpotifySettings:
 def is_demo_mode() -> bool:
     """Demo mode is the default without credentials, and never used when a client id is set."""
     return not settings.SPOTIFY_CLIENT_ID
+
+
+def configured_markets() -> tuple[str, ...]:
+    """The markets each sync reads, the first being the default one; ("",) when none is set:
+    one snapshot of Spotify's global list."""
+    return tuple(settings.SPOTIFY_MARKETS) or ("",)
+
+
+def default_market() -> str:
+    """What reads serve when no market is asked for: the first configured one."""
+    return configured_markets()[0]
 
 
 def demo_covers_url() -> str:

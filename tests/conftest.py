@@ -75,7 +75,7 @@ def _spotify_settings(settings: Any) -> None:
     settings.SPOTIFY_CLIENT_SECRET = "test-client-secret"
     settings.SPOTIFY_API_BASE_URL = API
     settings.SPOTIFY_ACCOUNTS_BASE_URL = ACCOUNTS
-    settings.SPOTIFY_MARKET = ""
+    settings.SPOTIFY_MARKETS = []
     settings.SPOTIFY_BACKOFF_SECONDS = 0.01
 
 

@@ -159,3 +159,35 @@ def test_database_url_wins_over_postgres_variables():
 
     database = values["DATABASES"]["default"]  # type: ignore[index]
     assert (database["HOST"], database["NAME"]) == ("dbhost", "named")
+
+
+def test_spotify_markets_are_upper_cased_and_spotify_market_is_a_list_of_one():
+    several = _settings({"DEBUG": "1", "SPOTIFY_MARKETS": "us, fr,GB"}, "SPOTIFY_MARKETS")
+    one = _settings({"DEBUG": "1", "SPOTIFY_MARKET": "SE"}, "SPOTIFY_MARKETS")
+    none = _settings({"DEBUG": "1"}, "SPOTIFY_MARKETS")
+
+    assert several == {"SPOTIFY_MARKETS": ["US", "FR", "GB"]}
+    assert one == {"SPOTIFY_MARKETS": ["SE"]}
+    assert none == {"SPOTIFY_MARKETS": []}
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"SPOTIFY_MARKETS": "US,XX,USA"},
+            "ImproperlyConfigured: SPOTIFY_MARKETS has 'XX', 'USA', not a market Spotify accepts",
+        ),
+        ({"SPOTIFY_MARKET": "EU"}, "ImproperlyConfigured: SPOTIFY_MARKETS has 'EU'"),
+        ({"SPOTIFY_MARKETS": "US,FR,US"}, "SPOTIFY_MARKETS lists US more than once"),
+        (
+            {"SPOTIFY_MARKETS": "US,FR", "SPOTIFY_MARKET": "GB"},
+            "ImproperlyConfigured: SPOTIFY_MARKETS and SPOTIFY_MARKET are both set",
+        ),
+    ],
+)
+def test_wrong_spotify_markets_stop_the_app_with_a_clear_error(env, message):
+    result = _run(["manage.py", "check"], {"DEBUG": "1", **env})
+
+    assert result.returncode != 0
+    assert message in result.stderr

@@ -16,7 +16,7 @@ from ninja import Schema
 from catalog.models import Artist, Release, Snapshot
 from catalog.schemas import ArtistOut, DashboardArtistOut, DashboardReleaseOut, SnapshotOut
 from catalog.selectors.filters import ARTIST_ORDER_SQL, NO_ARTIST_FILTERS, ArtistFilterSet
-from catalog.selectors.snapshots import Page
+from catalog.selectors.snapshots import Page, snapshot_choice_sql
 from common.db import prepared_cursor
 
 
@@ -110,27 +110,25 @@ def artist_list(
 def artist_list_json(
     *,
     day: date | None = None,
+    market: str | None = None,
     snapshot_pk: int | None = None,
     limit: int,
     offset: int,
     filters: ArtistFilterSet = NO_ARTIST_FILTERS,
     schema: type[Schema] = ArtistOut,
 ) -> str | None:
-    """The `/api/artists/` answer as JSON text: the snapshot (`snapshot_pk`'s, else the day's,
-    else the latest), the count, and a page of artists with their releases, each written from
+    """The `/api/artists/` answer as JSON text: the snapshot (`snapshot_pk`'s, else the market's
+    (the default one when None) on that day, else its latest), the count, and a page of artists with their releases, each written from
     `schema`'s fields. None when there is no such snapshot.
 
     PostgreSQL writes the whole document in ONE statement. One statement reads one database
     snapshot, so the answer never mixes two syncs without any transaction, and no row reaches
     Python. Every join starts from the chosen snapshot's entries, so its cost does not grow with
     the history we hold."""
-    snapshot_params: list[Any] = []
     if snapshot_pk is not None:
         snapshot_condition, snapshot_params = "id = %s", [snapshot_pk]
-    elif day is not None:
-        snapshot_condition, snapshot_params = "date = %s", [day]
     else:
-        snapshot_condition = "TRUE"
+        snapshot_condition, snapshot_params = snapshot_choice_sql(day=day, market=market)
     conditions, params, having, having_params = filters.as_sql(artist="artist", release="release")
     sql = ARTIST_LIST_SQL.format(
         snapshot_condition=snapshot_condition,

@@ -36,6 +36,8 @@ class ReleaseFilters:
     # Strictly after: a polling client's cursor.
     first_seen_after: datetime | None = None
     exclude_various_artists: bool = False
+    # In a snapshot of this market (the feed; the lists read one market's snapshot instead).
+    market: str | None = None
 
     def as_sql(self, release: str) -> tuple[list[str], list[Any]]:
         """Conditions on the release table aliased `release`, to AND, and their parameters."""
@@ -60,6 +62,9 @@ class ReleaseFilters:
             params.append(self.first_seen_after)
         if self.exclude_various_artists:
             conditions.append(f"NOT EXISTS ({CREDITED_TO_VARIOUS_ARTISTS_SQL} = {release}.id)")
+        if self.market is not None:
+            conditions.append(f"EXISTS ({IN_MARKET_SNAPSHOT_SQL} = {release}.id)")
+            params.append(self.market)
         return conditions, params
 
     def as_expression(self) -> RawSQL:
@@ -89,6 +94,13 @@ CREDITED_TO_VARIOUS_ARTISTS_SQL = f"""
     JOIN catalog_artist various ON various.id = various_credit.artist_id
     WHERE (various.spotify_id = '{VARIOUS_ARTISTS_ID}' OR upper(various.name) = 'VARIOUS ARTISTS')
     AND various_credit.release_id"""
+
+# Completed with "= <a release id>", after the market as a parameter: a snapshot of that market
+# lists the release.
+IN_MARKET_SNAPSHOT_SQL = """
+    SELECT FROM catalog_snapshotentry market_entry
+    JOIN catalog_snapshot market_snapshot ON market_snapshot.id = market_entry.snapshot_id
+    WHERE market_snapshot.market = %s AND market_entry.release_id"""
 
 
 class SearchText(Func):

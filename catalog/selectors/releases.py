@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
-from catalog.models import Release, ReleaseArtist, Snapshot, SyncRun
+from catalog.models import Release, ReleaseArtist, Snapshot, SnapshotEntry, SyncRun
 from catalog.schemas import CreditedArtistOut, RankedReleaseOut, ReleaseSummaryOut
 from catalog.selectors.artists import ARTIST_FIELDS_SQL, RELEASE_FIELDS_SQL, json_object_sql
 from catalog.selectors.filters import NO_RELEASE_FILTERS, ReleaseFilters
@@ -80,12 +80,16 @@ def releases_first_seen_after(*, moment: datetime) -> list[Release]:
 
 def releases_new_in_run(*, run: SyncRun) -> list[Release]:
     """Releases of the run's snapshot that this run inserted (their first_seen_at is set on
-    insert only, never by a later update, and syncs never overlap), newest first."""
+    insert only, never by a later update, and syncs never overlap), newest first. The markets
+    of one sync share its start: a release an earlier market's run inserted is that run's."""
+    earlier_markets = SnapshotEntry.objects.filter(
+        snapshot__runs__started_at=run.started_at, snapshot__runs__pk__lt=run.pk
+    ).values("release_id")
     return list(
         _with_credits(
             Release.objects.filter(
                 entries__snapshot=run.snapshot, first_seen_at__gte=run.started_at
-            )
+            ).exclude(pk__in=earlier_markets)
         ).order_by("-release_date_sort", "name", "pk")
     )
 

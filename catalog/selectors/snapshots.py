@@ -4,10 +4,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Count, F, Max, Subquery, Window
+from django.db.models import BooleanField, Count, F, Max, Subquery, Window
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Greatest
 
 from catalog.models import Snapshot, SyncRun
+from spotify.conf import default_market
 
 
 @dataclass(frozen=True)
@@ -16,21 +18,35 @@ class Page:
     items: list[Any]
 
 
-def snapshot_latest(*, day: date | None = None) -> Snapshot | None:
-    snapshots = Snapshot.objects.order_by("-date", "-fetched_at")
+def snapshot_choice_sql(*, day: date | None, market: str | None) -> tuple[str, list[Any]]:
+    """Which snapshots a read may serve, as a condition on catalog_snapshot's columns and its
+    parameters: the market's (the default one when None), that day's if one is given. Of
+    these, reads serve the newest (by date, then fetched_at)."""
+    condition = "market = %s"
+    params: list[Any] = [default_market() if market is None else market]
     if day is not None:
-        snapshots = snapshots.filter(date=day)
-    return snapshots.first()
+        condition += " AND date = %s"
+        params.append(day)
+    return condition, params
 
 
-def snapshot_list(*, limit: int, offset: int) -> Page:
-    """The days we hold, newest first, in one query."""
-    snapshots = list(
-        Snapshot.objects.annotate(total=Window(Count("pk"))).order_by("-date", "market")[
-            offset : offset + limit
-        ]
+def snapshot_latest(*, day: date | None = None, market: str | None = None) -> Snapshot | None:
+    condition, params = snapshot_choice_sql(day=day, market=market)
+    return (
+        Snapshot.objects.filter(RawSQL(condition, params, output_field=BooleanField()))  # noqa: S611 (fixed SQL, values as parameters)
+        .order_by("-date", "-fetched_at")
+        .first()
     )
-    count = snapshots[0].total if snapshots else Snapshot.objects.count()
+
+
+def snapshot_list(*, limit: int, offset: int, market: str | None = None) -> Page:
+    """The market's days (the default market's when None), newest first, in one query."""
+    condition, params = snapshot_choice_sql(day=None, market=market)
+    chosen = Snapshot.objects.filter(RawSQL(condition, params, output_field=BooleanField()))  # noqa: S611 (fixed SQL, values as parameters)
+    snapshots = list(
+        chosen.annotate(total=Window(Count("pk"))).order_by("-date")[offset : offset + limit]
+    )
+    count = snapshots[0].total if snapshots else chosen.count()
     return Page(count=count, items=snapshots)
 
 

@@ -1,11 +1,12 @@
 """Reads of sync runs and the sync's schedule and queue."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import QuerySet
 from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.models import OrmQ, Schedule
@@ -16,6 +17,7 @@ from catalog.models import SyncRun
 from catalog.selectors.filters import LATEST_SUCCEEDED_SYNC_STARTED_SQL
 from catalog.sync_lock import sync_lock_held_by_another_session
 from catalog.task_queue import SYNC_HANDOFF_KEY
+from spotify.conf import configured_markets
 
 SYNC_SCHEDULE_NAME = "sync-new-releases"
 
@@ -30,6 +32,8 @@ class SyncOverview:
     last_success: SyncRun | None
     next_run_at: datetime | None
     scheduled: bool
+    # With several markets, each one's latest run that ran to its end, in SPOTIFY_MARKETS' order.
+    markets: list[SyncRun] = field(default_factory=list)
 
 
 def sync_latest_succeeded_started_at() -> datetime | None:
@@ -59,7 +63,28 @@ def sync_overview() -> SyncOverview:
         last_success=last_success,
         next_run_at=schedule.next_run if schedule else None,
         scheduled=schedule is not None,
+        markets=_last_run_per_market(ended) if len(configured_markets()) > 1 else [],
     )
+
+
+def _last_run_per_market(ended: QuerySet[SyncRun]) -> list[SyncRun]:
+    markets = configured_markets()
+    latest = {
+        run.market: run
+        for run in ended.filter(market__in=markets)
+        .order_by("market", "-started_at", "-pk")
+        .distinct("market")
+    }
+    return [latest[market] for market in markets if market in latest]
+
+
+def sync_runs_of_sync(*, run: SyncRun) -> list[SyncRun]:
+    """Every market's run of the sync `run` belongs to (they share its start), in market order."""
+    return list(
+        SyncRun.objects.filter(started_at=run.started_at, trigger=run.trigger)
+        .exclude(status=SyncRun.Status.SKIPPED)
+        .order_by("pk")
+    ) or [run]
 
 
 def sync_task_finished(*, task_id: str) -> bool:

@@ -363,7 +363,7 @@ def _generated_release(
             if other.id not in credited and len(credited) <= extra:
                 credited.append(other.id)
     images = () if generated_index % 17 == 5 else covers[generated_index % len(covers)]
-    markets = ("JP", "KR", "TW") if generated_index % 31 == 7 else None
+    markets = _generated_markets(generated_index)
     return Release(
         index=index,
         id=base62_id(f"release:{generated_index}"),
@@ -380,6 +380,22 @@ def _generated_release(
         upc=f"{rng.randrange(10**11, 10**12)}",
         markets=markets,
     )
+
+
+# Regional releases, so that two markets' lists differ yet overlap (worldwide releases).
+EAST_ASIA = ("JP", "KR", "TW")
+EUROPE = ("AT", "BE", "DE", "ES", "FR", "GB", "IE", "IT", "NL", "NO", "SE")
+AMERICAS = ("AR", "BR", "CA", "MX", "US")
+
+
+def _generated_markets(generated_index: int) -> tuple[str, ...] | None:
+    if generated_index % 31 == 7:
+        return EAST_ASIA
+    if generated_index % 6 == 1:
+        return EUROPE
+    if generated_index % 6 == 4:
+        return AMERICAS
+    return None
 
 
 def _generate_tracks(release: Release, pool_ids: list[str]) -> tuple[Track, ...]:

@@ -11,9 +11,9 @@ from spotify.fake.data import NEW_RELEASE_WINDOW_DAYS, Artist, Release
 from spotify.fake.state import FakePlaylist, FakeState
 from spotify.fake.tokens import Claims
 from spotify.fake.wsgi import Request, Response, api_error, json_response
+from spotify.markets import SPOTIFY_MARKET_CODES
 
 BASE62_ID = re.compile(r"[0-9A-Za-z]{22}")
-COUNTRY = re.compile(r"[A-Z]{2}")
 SEARCH_TYPES = ("album", "artist", "playlist", "track", "show", "episode", "audiobook")
 SEARCH_TOKEN = re.compile(r'(\w+):"([^"]*)"|(\w+):(\S+)|"([^"]*)"|(\S+)')
 # Feb 2026: search `limit` is capped at 10 (default 5) and `offset` at 1000.
@@ -68,10 +68,11 @@ def _check_id(item: str) -> None:
         raise BadRequest("Invalid base62 id")
 
 
-def _country(request: Request) -> str | None:
-    country = request.query.get("country") or None
-    if country is not None and not COUNTRY.fullmatch(country):
-        raise BadRequest("Invalid country code")
+def _country(request: Request, name: str = "country") -> str | None:
+    """`country` (or `market`), refused as Spotify refuses it unless it is a market it serves."""
+    country = request.query.get(name) or None
+    if country is not None and country not in SPOTIFY_MARKET_CODES:
+        raise BadRequest(f"Invalid {name} code")
     return country
 
 
@@ -191,15 +192,16 @@ class WebApi:
         limit = _int_param(request, "limit", SEARCH_DEFAULT_LIMIT, 1, SEARCH_MAX_LIMIT)
         offset = _int_param(request, "offset", 0, 0, SEARCH_MAX_OFFSET)
         query = SearchQuery.parse(q)
+        market = _country(request, "market")
         url = f"{render.SPOTIFY_API}/search"
         body: dict[str, object] = {}
         for kind in types:
             # Real next links carry `query=`; the fake accepts it as well as `q=`.
-            params = {"query": q, "type": kind}
+            params = {"query": q, "type": kind} | ({"market": market} if market else {})
             items: list[render.JSON] = []
             total = 0
             if kind == "album":
-                matches = self._matching_albums(query)
+                matches = self._matching_albums(query, market)
                 total = len(matches)
                 dataset = self.state.dataset
                 items = [render.simple_album(r, dataset) for r in matches[offset : offset + limit]]
@@ -216,11 +218,11 @@ class WebApi:
             )
         return json_response(200, body)
 
-    def _matching_albums(self, query: SearchQuery) -> list[Release]:
+    def _matching_albums(self, query: SearchQuery, market: str | None) -> list[Release]:
         dataset = self.state.dataset
         cutoff = dataset.anchor - timedelta(days=NEW_RELEASE_WINDOW_DAYS)
         matches = []
-        for release in dataset.releases:
+        for release in dataset.releases_for(market):
             if query.new_only and release.released < cutoff:
                 continue
             names = " ".join(dataset.artists[a].name for a in release.artist_ids).casefold()

@@ -2,39 +2,17 @@
 token request while the token is valid."""
 
 from math import ceil
-from typing import Any
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from catalog.models import Artist, Release, SyncRun, Track
+from catalog.models import Artist, Release, Snapshot, SyncRun, Track
 from catalog.services import sync_run_execute
-from spotify.fake import FakeConfig, FakeSpotify
-from spotify.fake.server import serve_in_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TOKEN = "POST /api/token client_credentials"
-
-
-@pytest.fixture
-def fake_spotify(settings):
-    def serve(releases: int, **config):
-        app = FakeSpotify(FakeConfig(release_count=releases, **config))
-        server = serve_in_thread(app)
-        root = server.__enter__()
-        settings.SPOTIFY_ACCOUNTS_BASE_URL = root
-        settings.SPOTIFY_API_BASE_URL = f"{root}/v1"
-        settings.SPOTIFY_CLIENT_ID = "demo-client-id"
-        settings.SPOTIFY_CLIENT_SECRET = "demo-client-secret"
-        servers.append(server)
-        return app
-
-    servers: list[Any] = []
-    yield serve
-    for server in servers:
-        server.__exit__(None, None, None)
 
 
 def _sync() -> SyncRun:
@@ -98,3 +76,49 @@ def test_sql_statements_grow_with_spotify_calls_not_with_items(fake_spotify):
     # lists, stored in its own transaction: one INSERT of its tracks and one UPDATE of its releases.
     assert large_calls > small_calls
     assert large_sql - small_sql <= 2 * (large_calls - small_calls)
+
+
+def test_the_budget_is_per_market_and_shared_rows_are_asked_for_once(fake_spotify, settings):
+    fake = fake_spotify(releases=130)
+    settings.SPOTIFY_MARKETS = ["US", "FR"]
+    dataset = fake.state.dataset
+    us, fr = dataset.releases_for("US"), dataset.releases_for("FR")
+    us_ids = {release.id for release in us}
+    fr_only = [release for release in fr if release.id not in us_ids]
+    us_artists = {artist for release in us for artist in release.artist_ids}
+    fr_new_artists = {artist for release in fr for artist in release.artist_ids} - us_artists
+
+    us_run = _sync()
+    fr_run = SyncRun.objects.get(market="FR")
+
+    # US first: its pages, its artists and albums, and the token; then FR's pages and only what
+    # US did not already bring (shared artists and releases are not asked for again).
+    assert us_run.market == "US"
+    assert (
+        us_run.spotify_calls
+        == ceil(len(us) / 50) + ceil(len(us_artists) / 50) + ceil(len(us) / 20) + 1
+    )
+    assert fr_run.spotify_calls == ceil(len(fr) / 50) + ceil(len(fr_new_artists) / 50) + ceil(
+        len(fr_only) / 20
+    )
+    stats = fake.stats()
+    assert _calls(stats, "GET /v1/browse/new-releases") == ceil(len(us) / 50) + ceil(len(fr) / 50)
+    assert _calls(stats, "POST /api/token") == 1
+    assert sum(stats.values()) == us_run.spotify_calls + fr_run.spotify_calls
+    assert Release.objects.count() == len(us) + len(fr_only)
+
+
+def test_in_development_mode_each_market_pays_its_search_pages_once_refused(fake_spotify, settings):
+    fake = fake_spotify(releases=40, dev_mode=True)
+    settings.SPOTIFY_MARKETS = ["US", "FR"]
+    settings.SEARCH_FALLBACK_MAX_ALBUMS = 25
+    dataset = fake.state.dataset
+    found = {market: min(len(dataset.releases_for(market)), 25) for market in ("US", "FR")}
+
+    _sync()
+
+    stats = fake.stats()
+    # Refused once (then remembered for every market), and search pages of 10 per market.
+    assert _calls(stats, "GET /v1/browse/new-releases") == 1
+    assert _calls(stats, "GET /v1/search") == ceil(found["US"] / 10) + ceil(found["FR"] / 10)
+    assert dict(Snapshot.objects.values_list("market", "release_count")) == found

@@ -107,6 +107,38 @@ def test_country_filters_releases_and_is_kept_in_links(client, auth):
     assert all("US" in item["available_markets"] for item in albums["items"])
 
 
+def _release_ids(client, auth, path, params):
+    ids: list[str] = []
+    url: str | None = path
+    query: dict[str, object] | None = {**params, "limit": 50}
+    while url:
+        body = client.get(url, params=query, headers=auth).json()["albums"]
+        ids += [item["id"] for item in body["items"]]
+        url, query = body["next"] and on_fake(body["next"]), None
+    return ids
+
+
+def test_markets_have_different_but_overlapping_lists(client, auth):
+    us = _release_ids(client, auth, "/v1/browse/new-releases", {"country": "US"})
+    fr = _release_ids(client, auth, "/v1/browse/new-releases", {"country": "FR"})
+
+    assert set(us) - set(fr)
+    assert set(fr) - set(us)
+    assert set(us) & set(fr)
+    assert us == _release_ids(client, auth, "/v1/browse/new-releases", {"country": "US"})
+
+
+def test_search_honours_market_and_refuses_an_unknown_one(client, auth):
+    search = {"q": "tag:new", "type": "album"}
+    us = client.get("/v1/search", params={**search, "market": "US"}, headers=auth).json()
+    fr = client.get("/v1/search", params={**search, "market": "FR"}, headers=auth).json()
+    unknown = client.get("/v1/search", params={**search, "market": "XX"}, headers=auth)
+
+    assert us["albums"]["total"] != fr["albums"]["total"]
+    assert "market=US" in us["albums"]["next"]
+    assert error_of(unknown) == (400, "Invalid market code")
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [
@@ -115,6 +147,8 @@ def test_country_filters_releases_and_is_kept_in_links(client, auth):
         ({"limit": "ten"}, "Invalid limit"),
         ({"offset": -1}, "Invalid offset"),
         ({"country": "usa"}, "Invalid country code"),
+        ({"country": "XX"}, "Invalid country code"),
+        ({"country": "us"}, "Invalid country code"),
     ],
 )
 def test_new_releases_rejects_out_of_bound_parameters(client, auth, params, message):

@@ -226,3 +226,24 @@ def test_metrics_dir_gives_each_host_its_own_subdirectory(tmp_path):
     directory = Path(result.stdout.strip().splitlines()[-1])
     assert directory == tmp_path / socket.gethostname()
     assert directory.is_dir()
+
+
+def test_each_markets_last_sync_outcome_has_its_label(client, metrics_token):
+    now = timezone.now()
+    for market, status in (("US", "succeeded"), ("FR", "failed"), ("FR", "succeeded")):
+        SyncRun.objects.create(
+            trigger=SyncRun.Trigger.SCHEDULE,
+            market=market,
+            status=status,
+            started_at=now - timedelta(minutes=5 if status == "failed" else 10),
+            finished_at=now - timedelta(minutes=4),
+        )
+    SnapshotFactory.create(date=now.date(), market="FR", release_count=4, artist_count=3)
+
+    metrics = scrape(client)
+
+    assert metrics["snr_market_last_sync_outcome"] == {
+        (("market", "US"), ("status", "succeeded")): 1,
+        (("market", "FR"), ("status", "failed")): 1,
+    }
+    assert metrics["snr_snapshot_releases"] == {(("market", "FR"),): 4}

@@ -144,15 +144,14 @@ def test_token_request_uses_basic_auth_and_a_form_body(spotify_mock):
     assert request.content == b"grant_type=client_credentials"
 
 
-def test_market_is_sent_only_when_configured(spotify_mock, settings):
+def test_market_is_sent_only_when_given(spotify_mock):
     token_route(spotify_mock)
     route = spotify_mock.get(f"{API}/browse/new-releases").respond(
         200, json={"albums": {"items": [], "next": None, "total": 0}}
     )
     list(site_client().new_releases())
     assert "country" not in route.calls.last.request.url.params
-    settings.SPOTIFY_MARKET = "SE"
-    list(site_client().new_releases())
+    list(site_client().new_releases(market="SE"))
     assert route.calls.last.request.url.params["country"] == "SE"
 
 
