@@ -323,7 +323,9 @@ if SNAPSHOT_RETENTION_DAYS < 0:
 # --- django-q2: the queue is in PostgreSQL next to the data, or in Redis with REDIS_URL --------
 Q_CLUSTER = {
     # The queue's Redis key and the tasks' signing salt: another prefix's tasks are not ours.
-    "name": f"{REDIS_KEY_PREFIX}:spotify-new-releases" if REDIS_KEY_PREFIX else "spotify-new-releases",
+    "name": f"{REDIS_KEY_PREFIX}:spotify-new-releases"
+    if REDIS_KEY_PREFIX
+    else "spotify-new-releases",
     **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default"}),
     "workers": env.int("Q_WORKERS", default=2),
     "timeout": env.int("Q_TIMEOUT_SECONDS", default=900),
