@@ -68,9 +68,11 @@ def sync_run_execute(*, trigger: SyncRun.Trigger, client: SpotifyClient | None =
                 finished_at=now,
                 error="Another sync is already running",
             )
+        # Holding the lock says "running" from now on; the mark goes before the run shows as
+        # running, so a worker killed from then on leaves no "queued" behind it for presses.
+        sync_handoff_clear()
         sync_runs_fail_interrupted()
         run = SyncRun.objects.create(trigger=trigger)
-        sync_handoff_clear()
         # Every line logged during the run, the Spotify client's included, names it.
         with sync_run_logged(run_id=run.pk):
             started = monotonic()
