@@ -183,7 +183,8 @@ def release_csv(
     return _csv_response(
         filename=_filename("releases", snapshot),
         columns=RELEASE_CSV,
-        rows=(RankedReleaseOut.from_orm(release).model_dump() for release in rows),
+        # Validated as the API's, so that every cell reads as in the JSON (`first_seen_at`…).
+        rows=(RankedReleaseOut.model_validate(row).model_dump() for row in rows),
     )
 
 

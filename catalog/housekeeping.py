@@ -17,6 +17,7 @@ from django_q.models import Failure
 
 from catalog.models import (
     Artist,
+    FollowedArtist,
     NotificationDelivery,
     Release,
     ReleaseArtist,
@@ -132,11 +133,13 @@ def _releases_doomed(*, snapshots: QuerySet[Snapshot]) -> QuerySet[Release]:
 
 
 def _artists_doomed(*, releases: QuerySet[Release]) -> QuerySet[Artist]:
-    """Artists credited on a pruned release and on no release that stays."""
+    """Artists credited on a pruned release and on no release that stays, and followed by no
+    user (deleting them would drop the follow until the user's list is read again)."""
     credits = ReleaseArtist.objects.filter(artist=OuterRef("pk"))
     return Artist.objects.filter(
         Exists(credits.filter(release__in=releases)),
         ~Exists(credits.exclude(release__in=releases)),
+        ~Exists(FollowedArtist.objects.filter(artist=OuterRef("pk"))),
     )
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from catalog.notifications.validators import notification_url_validate
 from catalog.webhooks.validators import webhook_url_validate
 from spotify.crypto import EncryptedTextField
+from spotify.models import UserConnection
 
 
 class Artist(models.Model):
@@ -27,6 +28,9 @@ class Artist(models.Model):
     popularity = models.PositiveSmallIntegerField(null=True, blank=True)
     followers = models.PositiveBigIntegerField(null=True, blank=True)
     details_fetched_at = models.DateTimeField(null=True, blank=True)
+    # When the sync last read this artist's albums, for the users who follow it (None: never);
+    # the rotation checks the least recently checked first, once however many users follow it.
+    albums_checked_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -302,6 +306,92 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id} ({self.status})"
+
+
+class FollowedArtist(models.Model):
+    """An artist a connected user follows on Spotify, as the last read of their list found it."""
+
+    connection = models.ForeignKey(
+        UserConnection, on_delete=models.DB_CASCADE, related_name="follows"
+    )
+    artist = models.ForeignKey(Artist, on_delete=models.DB_CASCADE, related_name="follows")
+    # When our sync first found the follow.
+    first_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["connection", "artist"]
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "artist"], name="unique_follow")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection_id} follows {self.artist_id}"
+
+
+class PersonalToken(models.Model):
+    """A user's key to their own API answers (`Authorization: Bearer ...`): only its SHA-256 is
+    kept, so the token is shown once, when it is created."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_tokens"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The first characters, so that the user can tell their tokens apart.
+    prefix = models.CharField(max_length=12, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}... ({self.name or 'unnamed'})"
+
+
+class FeedToken(models.Model):
+    """The secret in a user's private feed URL: one per user, replaced to revoke the old URL.
+    Looked up by its SHA-256; kept encrypted too, because the user's page shows the URL again."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feed_token"
+    )
+    token = EncryptedTextField(editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    def __str__(self) -> str:
+        return f"Feed token of user {self.user_id}"
+
+
+class PlaylistLink(models.Model):
+    """A user's "New from artists I follow" playlist on Spotify, kept by the sync. The row is the
+    switch: it exists while the playlist is on, and goes with the connection (disconnecting)."""
+
+    connection = models.OneToOneField(
+        UserConnection, on_delete=models.DB_CASCADE, related_name="playlist_link"
+    )
+    # Empty until the playlist is created (the next sync, or "Update now").
+    spotify_id = models.CharField(max_length=64, blank=True)
+    spotify_url = models.URLField(max_length=300, blank=True)
+    # The releases of this many past days fill the playlist.
+    days = models.PositiveSmallIntegerField(default=14)
+    # SHA-256 of the track URIs last written: the playlist is only rewritten when it changes.
+    content_hash = models.CharField(max_length=64, blank=True)
+    track_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    # When the sync last recreated it after the user had deleted it on Spotify.
+    recreated_at = models.DateTimeField(null=True, blank=True)
+    # False once updating stopped (deleted on Spotify again after a recreation).
+    active = models.BooleanField(default=True)
+    # What the user should know (recreated, stopped, reconnect needed); shown on their page.
+    notice = models.CharField(max_length=300, blank=True)
+
+    def __str__(self) -> str:
+        return (
+            f"Playlist {self.spotify_id or '(not created yet)'} of connection {self.connection_id}"
+        )
 
 
 class NotificationTarget(models.Model):

@@ -21,6 +21,8 @@ from catalog.task_queue import sync_handoff_mark
 SYNC_TASK = "catalog.tasks.sync_new_releases"
 HOUSEKEEPING_SCHEDULE_NAME = "housekeeping"
 HOUSEKEEPING_TASK = "catalog.tasks.housekeeping"
+FOLLOWING_TASK = "catalog.tasks.following_refresh"
+PLAYLIST_TASK = "catalog.tasks.playlist_refresh"
 NOTIFICATION_DIGESTS_SCHEDULE_NAME = "notification-digests"
 NOTIFICATION_DIGESTS_TASK = "catalog.notifications.tasks.notification_digests"
 # Serialises concurrent `ensure_sync_schedule` runs (say, web and worker starting together).
@@ -155,3 +157,15 @@ def sync_refresh_request() -> RefreshOutcome:
         )
         sync_handoff_mark(task_id=task_id)
         return RefreshOutcome(state=RefreshState.QUEUED, task_id=task_id)
+
+
+def following_refresh_enqueue(*, user_pk: int) -> str:
+    """Queues the reading of one user's followed artists (asked from their page); the task's
+    id."""
+    return str(async_task(FOLLOWING_TASK, user_pk, task_name=f"following-refresh-{user_pk}"))
+
+
+def playlist_refresh_enqueue(*, user_pk: int) -> str:
+    """Queues an update of one user's playlist ("Update now" on their page: a request never
+    calls Spotify itself); the task's id."""
+    return str(async_task(PLAYLIST_TASK, user_pk, task_name=f"playlist-refresh-{user_pk}"))

@@ -96,6 +96,18 @@ class ArtistListOut(Schema):
     items: list[ArtistOut]
 
 
+class FollowedArtistOut(ArtistOut):
+    """An artist the user follows (/api/me/artists/): its newest releases, and when the sync last
+    read them from Spotify (null: not yet)."""
+
+    last_checked_at: datetime | None
+
+
+class FollowedArtistListOut(Schema):
+    count: int
+    items: list[FollowedArtistOut]
+
+
 class CreditedArtistOut(Schema):
     id: str
     name: str
@@ -115,12 +127,20 @@ class ReleaseSummaryOut(ReleaseOut):
 
     @staticmethod
     def resolve_artists(obj: Any) -> list[Any]:
-        # Credits prefetched in Spotify's order, with their artists (see selectors.releases).
+        # Credits prefetched in Spotify's order, with their artists (see selectors.releases); a
+        # dict (SQL's rows: selectors.releases) holds them already.
+        if isinstance(obj, dict):
+            return list(obj["artists"])
         return [credit.artist for credit in obj.credits.all()]
 
 
 class RankedReleaseOut(ReleaseSummaryOut):
     rank: int
+
+
+class FollowedReleaseListOut(Schema):
+    count: int
+    items: list[ReleaseSummaryOut]
 
 
 class ReleaseListOut(Schema):

@@ -179,7 +179,47 @@ def _sync(*, run: SyncRun, client: SpotifyClient) -> None:
     except Exception as error:
         logger.warning("Sync %s: track lists failed", run.pk, exc_info=_unexpected(error))
         track_warnings = [f"Track lists left for the next sync: {sync_failure_reason(error)}"]
-    run.warnings = [*run.warnings, *track_warnings]
+    run.warnings = [*run.warnings, *track_warnings, *_following_sync(run=run, client=client)]
+
+
+def _following_sync(*, run: SyncRun, client: SpotifyClient) -> list[str]:
+    """The connected users' followed artists and their releases, after the snapshot: never in
+    it, and never failing the run (what is left waits for the next sync)."""
+    # Imported here: catalog.following stores its releases with this module's upserts.
+    from catalog.following import following_sync
+    from catalog.playlists import playlists_update
+
+    try:
+        return [*following_sync(client=client).warnings, *playlists_update()]
+    except Exception as error:
+        logger.warning("Sync %s: followed artists failed", run.pk, exc_info=_unexpected(error))
+        return [f"Followed artists left for the next sync: {sync_failure_reason(error)}"]
+
+
+def albums_store(*, albums: Sequence[Album], now: datetime) -> UpsertCounts:
+    """Stores releases and their credited artists as the sync does, outside any snapshot (the
+    releases of followed artists): a release already stored is the same row, its first_seen_at
+    kept. Call it inside a transaction."""
+    _artists_upsert(albums=albums, enriched={}, now=now)
+    return _releases_upsert(albums=albums, now=now)
+
+
+def artists_store(*, artists: Sequence[SpotifyArtist], now: datetime) -> UpsertCounts:
+    """Stores full artist objects (a followed-artist list), their details with them."""
+    rows = {
+        artist.id: {
+            "name": artist.name,
+            "uri": artist.uri,
+            "spotify_url": artist.spotify_url,
+            **_image_fields(artist.images),
+            "genres": artist.genres,
+            "popularity": artist.popularity,
+            "followers": artist.followers,
+            "details_fetched_at": now,
+        }
+        for artist in artists
+    }
+    return _upsert(Artist, rows, now=now)
 
 
 def _credited_artist_ids(albums: Sequence[Album]) -> list[str]:

@@ -18,6 +18,7 @@ from django_htmx.middleware import HtmxDetails
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime
 
 from catalog.caching import fragment_cached
+from catalog.following_selectors import following_artist_spotify_ids
 from catalog.notifications.selectors import notification_targets_paused_count
 from catalog.parameters import AlbumType, Pagination, SearchTerm, album_types, query_checked
 from catalog.scheduling import RefreshState, sync_refresh_request
@@ -151,7 +152,14 @@ def dashboard(request: HtmxHttpRequest, query: DashboardQuery) -> HttpResponse:
         response = HttpResponse(results)
     else:
         # The staff parts (sync card, buttons, connection) are rendered around the cached list.
-        page_context = {**context, "artist_results": mark_safe(results), **_sync_context(request)}  # noqa: S308 (our own rendered template)
+        page_context = {
+            **context,
+            "artist_results": mark_safe(results),  # noqa: S308 (our own rendered template)
+            # A signed-in user's "You follow" marks: ids for the page's script, never in the
+            # artist list, which is cached for everyone.
+            "followed_artist_ids": sorted(following_artist_spotify_ids(user=request.user)),
+            **_sync_context(request),
+        }
         response = render(request, "catalog/dashboard.html", page_context)
     patch_vary_headers(response, ["HX-Request"])
     return response

@@ -11,6 +11,7 @@ from ninja.openapi.schema import OpenAPISchema
 
 from catalog.api import router as catalog_router
 from catalog.exports import router as exports_router
+from catalog.me_api import router as me_router
 from project.health import router as health_router
 from project.middleware import database_unavailable_response
 from spotify.api import router as spotify_router
@@ -89,3 +90,4 @@ api.add_router("/", catalog_router)
 api.add_router("/", exports_router)
 api.add_router("/", health_router)
 api.add_router("/spotify/", spotify_router)
+api.add_router("/me/", me_router)

@@ -215,7 +215,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+# Sign-in for every user (staff create the accounts in the admin; there is no sign-up).
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -314,6 +317,11 @@ SYNC_INTERVAL_MINUTES = env.int("SYNC_INTERVAL_MINUTES", default=60)
 SEARCH_FALLBACK_MAX_ALBUMS = env.int("SEARCH_FALLBACK_MAX_ALBUMS", default=100)
 ARTIST_FALLBACK_CALLS_PER_RUN = env.int("ARTIST_FALLBACK_CALLS_PER_RUN", default=50)
 FORBIDDEN_ENDPOINT_MEMORY_HOURS = env.float("FORBIDDEN_ENDPOINT_MEMORY_HOURS", default=24)
+# Your artists: how often a connected user's followed-artist list is read again; how often each
+# followed artist's releases should be checked; and the most artist-albums calls one sync makes.
+FOLLOWING_REFRESH_HOURS = env.float("FOLLOWING_REFRESH_HOURS", default=24)
+FOLLOWED_ARTIST_CHECK_HOURS = env.float("FOLLOWED_ARTIST_CHECK_HOURS", default=24)
+ARTIST_ALBUMS_CALLS_PER_RUN = env.int("ARTIST_ALBUMS_CALLS_PER_RUN", default=300)
 # Housekeeping removes snapshots older than this many days (0 keeps them all), with the releases,
 # tracks and artists that only they referenced.
 SNAPSHOT_RETENTION_DAYS = env.int("SNAPSHOT_RETENTION_DAYS", default=365)

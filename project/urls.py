@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from catalog.metrics import CatalogCollector
@@ -14,6 +15,10 @@ urlpatterns = [
     path("metrics", metrics_view(collectors=[CatalogCollector()]), name="metrics"),
     path("api/", api.urls),
     path("auth/", include("spotify.urls")),
+    # Sign-in for every user (django-axes counts the failures, as on the admin's); logging out is
+    # POST only (LogoutView refuses GET).
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Demo mode's consent page (the view answers 404 outside demo mode).
     path(
         f"{DEMO_AUTHORIZE_PATH.strip('/')}/authorize",

@@ -18,6 +18,12 @@ from spotify.types import TokenGrant
 
 # Enough for GET /v1/me (id and display name); catalog calls need no scope at all.
 USER_SCOPE = "user-read-private"
+# A user's own connection: reading whom they follow, always; writing their private playlist only
+# once they turn the playlist on (asked then, in a second consent).
+FOLLOW_SCOPE = "user-follow-read"
+PLAYLIST_SCOPE = "playlist-modify-private"
+# What a user's connection may ask for beyond FOLLOW_SCOPE.
+USER_CONNECTION_EXTRA_SCOPES = frozenset({PLAYLIST_SCOPE})
 
 
 class AccountsClient:
@@ -25,7 +31,9 @@ class AccountsClient:
         self.http = http
         self.conf = http.conf
 
-    def authorize_url(self, *, state: str, code_verifier: str, show_dialog: bool) -> str:
+    def authorize_url(
+        self, *, state: str, code_verifier: str, show_dialog: bool, scope: str = USER_SCOPE
+    ) -> str:
         """Spotify's consent page. PKCE (S256) binds the code it returns to this request's
         verifier; `show_dialog` makes Spotify ask again instead of silently reusing the account
         the browser last approved (when the connection replaces another account)."""
@@ -34,7 +42,7 @@ class AccountsClient:
             "response_type": "code",
             "redirect_uri": self.conf.redirect_uri,
             "state": state,
-            "scope": USER_SCOPE,
+            "scope": scope,
             "code_challenge_method": "S256",
             "code_challenge": pkce_code_challenge(code_verifier),
         }

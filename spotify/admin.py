@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from common.admin import ReadOnlyAdmin
-from spotify.models import AppToken, ForbiddenEndpoint, SpotifyConnection
+from spotify.models import AppToken, ForbiddenEndpoint, SpotifyConnection, UserConnection
 
 
 @admin.register(SpotifyConnection)
@@ -15,6 +15,21 @@ class SpotifyConnectionAdmin(ReadOnlyAdmin):
         "needs_reconnect",
         "connected_at",
         "refreshed_at",
+    ]
+
+
+@admin.register(UserConnection)
+class UserConnectionAdmin(ReadOnlyAdmin):
+    # Token values never reach a page, not even masked.
+    exclude = ["access_token", "refresh_token"]
+    list_display = [
+        "user",
+        "display_name",
+        "account_id",
+        "scope",
+        "needs_reconnect",
+        "following_refreshed_at",
+        "connected_at",
     ]
 
 

@@ -18,8 +18,9 @@ from spotify.errors import (
     SpotifyAuthError,
 )
 from spotify.http import SpotifyHttp, process_client
-from spotify.tokens import SiteTokenSource, TokenSource
-from spotify.types import Album, Artist, FullAlbum, Page, Track, User
+from spotify.models import UserConnection
+from spotify.tokens import ConnectionTokenSource, SiteTokenSource, TokenSource
+from spotify.types import Album, Artist, CursorPage, FullAlbum, Page, Playlist, Track, User
 
 logger = logging.getLogger(__name__)
 
@@ -27,9 +28,16 @@ NEW_RELEASES_PAGE_SIZE = 50  # Spotify's maximum
 ARTISTS_BATCH_SIZE = 50
 ALBUMS_BATCH_SIZE = 20
 SEARCH_PAGE_SIZE = 10  # the 2026 cap
+FOLLOWING_PAGE_SIZE = 50  # Spotify's maximum
+# Development Mode's cap in 2026 (50 otherwise): the newest 10 of a group are what we need.
+ARTIST_ALBUMS_PAGE_SIZE = 10
 # Where Spotify's own links live (https://api.spotify.com/v1/...): the part of a `next` link we
 # replace with SPOTIFY_API_BASE_URL.
 SPOTIFY_API_PATH = "/v1"
+ARTIST_ALBUMS = "GET /artists/{id}/albums"
+FOLLOWED_ARTISTS = "GET /me/following"
+# Items replaced or added in one call, at most (Spotify's limit).
+PLAYLIST_ITEMS_PER_CALL = 100
 
 
 class SpotifyClient:
@@ -129,10 +137,80 @@ class SpotifyClient:
             url, params = self._next_url(page.next, seen), None
         return tracks
 
+    def artist_albums(self, artist_id: str, *, group: str) -> list[Album]:
+        """The newest releases of one of the artist's groups (album, single...): Spotify lists
+        the groups one after another, newest first within each, so one group per call."""
+        params: dict[str, Any] = {"include_groups": group, "limit": ARTIST_ALBUMS_PAGE_SIZE}
+        if self.conf.market:
+            params["market"] = self.conf.market
+        body = self._get_json(
+            f"{self.conf.api_base_url}/artists/{artist_id}/albums",
+            endpoint=ARTIST_ALBUMS,
+            params=params,
+        )
+        return _parse(Page[Album], body, "artist albums page").items
+
+    def search_artist_new_albums(self, artist_name: str) -> list[Album]:
+        """The artist's albums of the past two weeks through search, one page: the fallback when
+        /artists/{id}/albums is refused."""
+        quoted = artist_name.replace('"', " ")
+        params: dict[str, Any] = {
+            "q": f'artist:"{quoted}" tag:new',
+            "type": "album",
+            "limit": SEARCH_PAGE_SIZE,
+        }
+        if self.conf.market:
+            params["market"] = self.conf.market
+        body = self._get_json(
+            f"{self.conf.api_base_url}/search", endpoint="GET /search", params=params
+        )
+        return _parse(Page[Album], _field(body, "albums"), "search page").items
+
     # --- user ---------------------------------------------------------------------------------
     def me(self) -> User:
         body = self._get_json(f"{self.conf.api_base_url}/me", endpoint="GET /me")
         return _parse(User, body, "user")
+
+    def followed_artists(self) -> Iterator[CursorPage[Artist]]:
+        """Every page of the user's followed artists: cursor-paged, following `cursors.after`
+        (through the `next` link, rebased) until `next` is null."""
+        params: dict[str, Any] | None = {"type": "artist", "limit": FOLLOWING_PAGE_SIZE}
+        url: str | None = f"{self.conf.api_base_url}/me/following"
+        seen: set[str] = set()
+        while url is not None:
+            body = self._get_json(url, endpoint=FOLLOWED_ARTISTS, params=params)
+            page = _parse(CursorPage[Artist], _field(body, "artists"), "followed artists page")
+            yield page
+            if not page.items:
+                return
+            url, params = self._next_url(page.next, seen), None
+
+    def playlist_create(self, *, name: str, description: str, public: bool = False) -> Playlist:
+        """A playlist of the user's own (POST /me/playlists, the 2026 endpoint; private ones need
+        playlist-modify-private)."""
+        body = self._request_json(
+            "POST",
+            f"{self.conf.api_base_url}/me/playlists",
+            endpoint="POST /me/playlists",
+            payload={"name": name, "description": description, "public": public},
+        )
+        return _parse(Playlist, body, "playlist")
+
+    def playlist_items_replace(self, playlist_id: str, uris: Sequence[str]) -> None:
+        """Makes `uris` the playlist's items, in order: the first 100 replace what it held, the
+        rest are added 100 at a time."""
+        url = f"{self.conf.api_base_url}/playlists/{playlist_id}/items"
+        chunks = [
+            list(uris[at : at + PLAYLIST_ITEMS_PER_CALL])
+            for at in range(0, len(uris), PLAYLIST_ITEMS_PER_CALL)
+        ] or [[]]
+        self._request_json(
+            "PUT", url, endpoint="PUT /playlists/{id}/items", payload={"uris": chunks[0]}
+        )
+        for chunk in chunks[1:]:
+            self._request_json(
+                "POST", url, endpoint="POST /playlists/{id}/items", payload={"uris": chunk}
+            )
 
     # --- plumbing -----------------------------------------------------------------------------
     def _next_url(self, link: str | None, seen: set[str]) -> str | None:
@@ -163,14 +241,26 @@ class SpotifyClient:
         return url
 
     def _get_json(self, url: str, *, endpoint: str, params: dict[str, Any] | None = None) -> Any:
+        return self._request_json("GET", url, endpoint=endpoint, params=params)
+
+    def _request_json(
+        self,
+        method: str,
+        url: str,
+        *,
+        endpoint: str,
+        params: dict[str, Any] | None = None,
+        payload: Any = None,
+    ) -> Any:
         token = self.tokens.access_token()
         renewed = False
         while True:
             response = self.http.send(
-                "GET",
+                method,
                 url,
                 endpoint=endpoint,
                 params=params,
+                json=payload,
                 headers={"Authorization": f"Bearer {token}"},
             )
             if response.status_code == 401 and not renewed:
@@ -183,7 +273,9 @@ class SpotifyClient:
             raise SpotifyAuthError(
                 f"Spotify refused a fresh token for {endpoint}: {_message(response.text)}"
             )
-        if response.status_code in (403, 404) and _is_endpoint_level(endpoint):
+        if response.status_code in (403, 404) and _is_endpoint_level(
+            endpoint, response.status_code
+        ):
             raise ForbiddenEndpointError(endpoint, response.status_code, _message(response.text))
         if response.status_code >= 400:
             raise RequestRejectedError(
@@ -201,7 +293,9 @@ class SpotifyClient:
 _ENDPOINT_LEVEL = {"GET /browse/new-releases", "GET /artists", "GET /albums", "GET /search"}
 
 
-def _is_endpoint_level(endpoint: str) -> bool:
+def _is_endpoint_level(endpoint: str, status_code: int) -> bool:
+    if endpoint == ARTIST_ALBUMS:
+        return status_code == 403  # a 404 there is one artist gone
     return endpoint in _ENDPOINT_LEVEL or endpoint.startswith("GET /me")
 
 
@@ -234,6 +328,17 @@ def site_client() -> SpotifyClient:
     conf = spotify_settings()
     http = SpotifyHttp(conf=conf, client=process_client(conf))
     return SpotifyClient(http=http, tokens=SiteTokenSource(AccountsClient(http)))
+
+
+def user_client(connection: UserConnection) -> SpotifyClient:
+    """A client on one user's own token (refreshed single-flight); raises ReconnectNeededError
+    when that connection cannot be used until the user connects again."""
+    conf = spotify_settings()
+    http = SpotifyHttp(conf=conf, client=process_client(conf))
+    return SpotifyClient(
+        http=http,
+        tokens=ConnectionTokenSource(AccountsClient(http), connection_pk=connection.pk),
+    )
 
 
 def accounts_client(conf: SpotifySettings | None = None) -> AccountsClient:

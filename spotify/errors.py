@@ -11,6 +11,11 @@ class SpotifyAuthError(SpotifyError):
     """Spotify refused our credentials or token."""
 
 
+class ReconnectNeededError(SpotifyAuthError):
+    """A user's own connection cannot be used until they connect again (a dead refresh token, or
+    a scope they took back): nothing retries it before then."""
+
+
 class InvalidClientError(SpotifyAuthError):
     def __init__(self, description: str = "Invalid client") -> None:
         super().__init__(

@@ -1,5 +1,6 @@
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -24,23 +25,42 @@ class AppToken(models.Model):
         return _usable(self.access_token, self.expires_at, now)
 
 
-class SpotifyConnection(models.Model):
-    """The Spotify account a staff user connected: the site has at most one."""
+class TokenConnection(models.Model):
+    """A Spotify account's consent: its tokens (encrypted at rest) and whether it must be redone."""
 
-    SLOT = "site"
-
-    slot = models.CharField(max_length=16, unique=True, default=SLOT, editable=False)
     account_id = models.CharField(max_length=128)
     display_name = models.CharField(max_length=300, blank=True)
+    # The scopes Spotify granted, space-separated, as its token endpoint last reported them.
     scope = models.CharField(max_length=500, blank=True)
     access_token = EncryptedTextField(blank=True, default="")
     refresh_token = EncryptedTextField(blank=True, default="")
     expires_at = models.DateTimeField(null=True, blank=True)
-    # Set when Spotify answers invalid_grant (refresh tokens die 6 months after consent).
+    # Set when Spotify answers invalid_grant (refresh tokens die 6 months after consent), or
+    # refuses a scope the user took back: nothing retries until the user connects again.
     needs_reconnect = models.BooleanField(default=False)
     reconnect_reason = models.CharField(max_length=300, blank=True)
     connected_at = models.DateTimeField(default=timezone.now)
     refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"Spotify account {self.display_name or self.account_id}"
+
+    def is_usable(self, *, now: datetime | None = None) -> bool:
+        return _usable(self.access_token, self.expires_at, now)
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scope.split()
+
+
+class SpotifyConnection(TokenConnection):
+    """The Spotify account a staff user connected for the site's sync: the site has at most one."""
+
+    SLOT = "site"
+
+    slot = models.CharField(max_length=16, unique=True, default=SLOT, editable=False)
 
     class Meta:
         permissions = [
@@ -50,11 +70,21 @@ class SpotifyConnection(models.Model):
             )
         ]
 
-    def __str__(self) -> str:
-        return f"Spotify account {self.display_name or self.account_id}"
 
-    def is_usable(self, *, now: datetime | None = None) -> bool:
-        return _usable(self.access_token, self.expires_at, now)
+class UserConnection(TokenConnection):
+    """A signed-in user's own Spotify account, for the artists they follow. Deleting it
+    (disconnecting) deletes what hangs on it: the follows and the playlist link."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.DB_CASCADE, related_name="spotify_connection"
+    )
+    # When the followed-artist list was last read from Spotify (None: never).
+    following_refreshed_at = models.DateTimeField(null=True, blank=True)
+    # Asked from the user's page: the next sync reads the list whatever its age.
+    following_refresh_requested = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"Spotify account {self.display_name or self.account_id} of user {self.user_id}"
 
 
 def _usable(token: str, expires_at: datetime | None, now: datetime | None) -> bool:

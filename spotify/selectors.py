@@ -2,10 +2,10 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from spotify.conf import is_demo_mode
-from spotify.models import SpotifyConnection
+from spotify.models import SpotifyConnection, UserConnection
 
 ConnectionMode = Literal["user", "app", "demo"]
 
@@ -53,3 +53,10 @@ def connection_status() -> ConnectionStatus:
         )
     mode: ConnectionMode = "demo" if is_demo_mode() else "app" if row["needs_reconnect"] else "user"
     return ConnectionStatus(mode=mode, connected=True, **row)
+
+
+def user_connection_get(*, user: Any) -> UserConnection | None:
+    """The user's own Spotify connection, if they made one."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return UserConnection.objects.filter(user=user).first()

@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from spotify.accounts import AccountsClient
-from spotify.errors import InvalidGrantError, SpotifyAuthError
-from spotify.models import AppToken, SpotifyConnection
+from spotify.errors import InvalidGrantError, ReconnectNeededError, SpotifyAuthError
+from spotify.models import AppToken, SpotifyConnection, TokenConnection, UserConnection
 from spotify.types import TokenGrant
 
 logger = logging.getLogger(__name__)
@@ -61,13 +62,24 @@ class AppTokenSource:
 
 
 class UserTokenSource:
-    """The connected account's token, refreshed only when due or after a 401. A source lives for
-    one unit of work (a sync): once it finds no usable connection it stops looking, rather than
-    query the database before every Spotify call; the next unit of work looks again."""
+    """A connected account's token (the site's by default), refreshed only when due or after a
+    401. A source lives for one unit of work (a sync): once it finds no usable connection it stops
+    looking, rather than query the database before every Spotify call; the next unit of work
+    looks again."""
 
-    def __init__(self, accounts: AccountsClient) -> None:
+    def __init__(
+        self,
+        accounts: AccountsClient,
+        connections: QuerySet[SpotifyConnection] | QuerySet[UserConnection] | None = None,
+    ) -> None:
         self.accounts = accounts
-        self._cached: SpotifyConnection | None = None
+        # The one row this source reads; re-evaluated (`.all()`) on every look.
+        self.connections: QuerySet[SpotifyConnection] | QuerySet[UserConnection] = (
+            connections
+            if connections is not None
+            else SpotifyConnection.objects.filter(slot=SpotifyConnection.SLOT)
+        )
+        self._cached: TokenConnection | None = None
         self._no_connection = False
 
     def access_token(self) -> str | None:
@@ -75,7 +87,7 @@ class UserTokenSource:
             return None
         if self._cached is not None and self._cached.is_usable():
             return self._cached.access_token
-        connection = SpotifyConnection.objects.filter(slot=SpotifyConnection.SLOT).first()
+        connection: TokenConnection | None = self.connections.all().first()
         if connection is None or connection.needs_reconnect:
             self._no_connection = True
             return None
@@ -93,11 +105,7 @@ class UserTokenSource:
     def _locked_refresh(self, *, rejected: str | None) -> str | None:
         self._cached = None
         with transaction.atomic():
-            connection = (
-                SpotifyConnection.objects.select_for_update()
-                .filter(slot=SpotifyConnection.SLOT)
-                .first()
-            )
+            connection: TokenConnection | None = self.connections.select_for_update().first()
             if connection is None or connection.needs_reconnect:
                 self._no_connection = True
                 return None
@@ -107,7 +115,7 @@ class UserTokenSource:
                     grant = self.accounts.refresh(connection.refresh_token)
                 except InvalidGrantError as error:
                     # Not raised on: the flag must commit, and retrying would only fail again.
-                    _mark_needs_reconnect(connection, reason=str(error))
+                    mark_needs_reconnect(connection, reason=str(error))
                     self._no_connection = True
                     return None
                 _store_refreshed(connection, grant, requested_at=requested_at)
@@ -140,6 +148,25 @@ class SiteTokenSource:
         return self.app.renew(rejected)
 
 
+class ConnectionTokenSource:
+    """One user's own connection, with no app-token fallback: their data needs their consent."""
+
+    def __init__(self, accounts: AccountsClient, *, connection_pk: int) -> None:
+        self.user = UserTokenSource(
+            accounts, connections=UserConnection.objects.filter(pk=connection_pk)
+        )
+
+    def access_token(self) -> str:
+        if (token := self.user.access_token()) is None:
+            raise ReconnectNeededError("Your Spotify connection needs reconnecting")
+        return token
+
+    def renew(self, rejected: str) -> str:
+        if (token := self.user.renew(rejected)) is None:
+            raise ReconnectNeededError("Spotify no longer accepts your connection: reconnect")
+        return token
+
+
 class StaticTokenSource:
     """One token just obtained (the Connect flow's first `/v1/me`); it cannot be renewed."""
 
@@ -159,7 +186,7 @@ def token_expiry(grant: TokenGrant, *, requested_at: datetime) -> datetime:
 
 
 def _store_refreshed(
-    connection: SpotifyConnection, grant: TokenGrant, *, requested_at: datetime
+    connection: TokenConnection, grant: TokenGrant, *, requested_at: datetime
 ) -> None:
     connection.access_token = grant.access_token
     # Spotify rotates the refresh token only sometimes; without a new one the old one stays valid.
@@ -175,7 +202,7 @@ def _store_refreshed(
     logger.info("Refreshed the user token, valid for %s s", grant.expires_in)
 
 
-def _mark_needs_reconnect(connection: SpotifyConnection, *, reason: str) -> None:
+def mark_needs_reconnect(connection: TokenConnection, *, reason: str) -> None:
     # Both tokens are dead: keep nothing that a leak could reveal, only the account and the reason.
     connection.needs_reconnect = True
     connection.reconnect_reason = reason[:300]

@@ -135,6 +135,19 @@ class Page[T](SpotifyObject):
     offset: int = 0
 
 
+class Cursors(SpotifyObject):
+    after: str | None = None
+
+
+class CursorPage[T](SpotifyObject):
+    """/me/following's paging: by a cursor (the last item's id), not an offset."""
+
+    items: list[T] = Field(default_factory=list)
+    next: str | None = None
+    total: int | None = None
+    cursors: Cursors = Field(default_factory=Cursors)
+
+
 class FullAlbum(Album):
     label: str | None = None
     popularity: int | None = None
@@ -152,6 +165,16 @@ class TokenGrant(SpotifyObject):
 class User(SpotifyObject):
     id: str
     display_name: str | None = None
+
+
+class Playlist(SpotifyObject):
+    id: str
+    name: str | None = None
+    external_urls: ExternalUrls = Field(default_factory=dict)
+
+    @property
+    def spotify_url(self) -> str:
+        return self.external_urls.get("spotify", f"https://open.spotify.com/playlist/{self.id}")
 
 
 def parse_release_date(raw: str) -> date | None:

@@ -1,15 +1,19 @@
 """Reads of releases, as the shapes of catalog.schemas read them: each release comes with its
 credits (in Spotify's order) and their artists prefetched."""
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, F, Prefetch, QuerySet, Window
+from django.db.models import Prefetch, QuerySet
 
 from catalog.models import Release, ReleaseArtist, Snapshot, SyncRun
+from catalog.schemas import CreditedArtistOut, RankedReleaseOut, ReleaseSummaryOut
+from catalog.selectors.artists import ARTIST_FIELDS_SQL, RELEASE_FIELDS_SQL, json_object_sql
 from catalog.selectors.filters import NO_RELEASE_FILTERS, ReleaseFilters
 from catalog.selectors.snapshots import Page
+from common.db import prepared_cursor
 
 
 def _with_credits(releases: QuerySet[Release]) -> QuerySet[Release]:
@@ -25,20 +29,23 @@ def _with_credits(releases: QuerySet[Release]) -> QuerySet[Release]:
 def release_list(
     *, snapshot: Snapshot, limit: int, offset: int, filters: ReleaseFilters = NO_RELEASE_FILTERS
 ) -> Page:
-    """The snapshot's releases that pass `filters` in Spotify's rank order (`rank` annotated),
-    with their credits: two queries."""
-    releases = Release.objects.filter(filters.as_expression(), entries__snapshot=snapshot)
-    page: list[Any] = list(
-        _with_credits(
-            releases.annotate(rank=F("entries__rank"), total=Window(Count("pk"))).order_by(
-                "entries__rank"
-            )[offset : offset + limit]
+    """The snapshot's releases that pass `filters` in Spotify's rank order, as dicts of
+    `RankedReleaseOut`'s shape, and their count: ONE prepared statement, in which PostgreSQL
+    writes each release with its artists (no model instance per row); a second one counts past
+    the last page. Starts from the snapshot's entries, so its cost does not grow with the
+    history held."""
+    conditions, params = filters.as_sql("release")
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            RELEASE_LIST_SQL.format(conditions=" AND ".join(conditions) or "TRUE"),
+            [snapshot.pk, *params, limit, offset],
         )
-    )
-    if page:
-        count = page[0].total
+        total, document = cursor.fetchone()
+    page: list[dict[str, Any]] = json.loads(document)
+    if total is not None:
+        count = total
     elif filters.active:
-        count = releases.count()
+        count = Release.objects.filter(filters.as_expression(), entries__snapshot=snapshot).count()
     else:
         count = snapshot.release_count
     return Page(count=count, items=page)
@@ -90,9 +97,13 @@ class FeedFilters:
     artist_ids: tuple[str, ...] = ()
 
 
-def releases_first_seen(*, since: datetime, filters: FeedFilters, limit: int) -> list[Release]:
-    """Releases first seen at or after `since`, newest first, with their credits: two queries,
-    read from the `first_seen_at` index (never a scan of the history)."""
+def releases_first_seen(
+    *, since: datetime, filters: FeedFilters, limit: int
+) -> list[dict[str, Any]]:
+    """Releases first seen at or after `since`, newest first, as dicts of `ReleaseSummaryOut`'s
+    shape plus `genres` (their artists', sorted): ONE statement, which picks the releases from the
+    `first_seen_at` index (never a scan of the history) and has PostgreSQL write exactly what a
+    feed entry needs, so that no model instance is built per release."""
     releases: QuerySet[Release] = Release.objects.filter(
         filters.releases.as_expression(), first_seen_at__gte=since
     )
@@ -108,4 +119,53 @@ def releases_first_seen(*, since: datetime, filters: FeedFilters, limit: int) ->
                 "release_id"
             )
         )
-    return list(_with_credits(releases.order_by("-first_seen_at", "-pk")[:limit]))
+    chosen, params = (
+        releases.order_by("-first_seen_at", "-pk").values("pk")[:limit].query.sql_with_params()
+    )
+    with prepared_cursor() as cursor:
+        cursor.execute(FIRST_SEEN_SQL.format(chosen=chosen), params)
+        (document,) = cursor.fetchone()
+    entries: list[dict[str, Any]] = json.loads(document)
+    return entries
+
+
+# `ReleaseSummaryOut`'s fields of the release aliased `release`, its artists in Spotify's order.
+SUMMARY_FIELDS_SQL = RELEASE_FIELDS_SQL | {
+    "artists": f"""array(
+        SELECT {json_object_sql(CreditedArtistOut, ARTIST_FIELDS_SQL)}
+        FROM catalog_releaseartist credit
+        JOIN catalog_artist artist ON artist.id = credit.artist_id
+        WHERE credit.release_id = release.id ORDER BY credit.position
+    )"""  # noqa: S608
+}
+
+# The entry: `ReleaseSummaryOut`'s fields, then `genres`.
+FIRST_SEEN_SQL = f"""
+SELECT coalesce(json_agg(json_build_object(
+    'release', {json_object_sql(ReleaseSummaryOut, SUMMARY_FIELDS_SQL)},
+    'genres', array(
+        SELECT DISTINCT genre FROM catalog_releaseartist credit
+        JOIN catalog_artist artist ON artist.id = credit.artist_id, unnest(artist.genres) genre
+        WHERE credit.release_id = release.id ORDER BY genre
+    )
+) ORDER BY release.first_seen_at DESC, release.id DESC), '[]')::text
+FROM catalog_release release
+WHERE release.id IN ({{chosen}})
+"""  # noqa: S608 (SQL from the schemas' field map; values as parameters)
+
+
+# Parameters: the snapshot's, the conditions', then the page's limit and offset.
+RELEASE_LIST_SQL = """
+SELECT max(entry.total), coalesce(json_agg({ranked} ORDER BY entry.rank), '[]')::text
+FROM (
+    SELECT entry.rank, entry.release_id, count(*) OVER () AS total
+    FROM catalog_snapshotentry entry
+    JOIN catalog_release release ON release.id = entry.release_id
+    WHERE entry.snapshot_id = %s AND {{conditions}}
+    ORDER BY entry.rank
+    LIMIT %s OFFSET %s
+) entry
+JOIN catalog_release release ON release.id = entry.release_id
+""".format(  # noqa: S608 (SQL from the schemas' field map; values as parameters)
+    ranked=json_object_sql(RankedReleaseOut, SUMMARY_FIELDS_SQL | {"rank": "entry.rank"})
+)

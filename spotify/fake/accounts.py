@@ -20,6 +20,9 @@ from spotify.fake.tokens import (
 from spotify.fake.wsgi import Request, Response, html_response, json_response, oauth_error, redirect
 
 DEMO_USER_ID = "fakeuser"
+# The accounts a browser may consent as (a Development Mode app has at most 5 users in 2026);
+# each follows different artists (see Dataset.followed_artists).
+FAKE_ACCOUNTS = (DEMO_USER_ID, "fakeuser2", "fakeuser3", "fakeuser4", "fakeuser5")
 # RFC 7636 4.1: 43 to 128 unreserved characters.
 PKCE_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 AUTHORIZE_FIELDS = (
@@ -58,6 +61,8 @@ class Accounts:
             return redirect(
                 _with_query(redirect_uri, error="access_denied", state=params.get("state"))
             )
+        if params.get("account", DEMO_USER_ID) not in FAKE_ACCOUNTS:
+            return html_response(400, _error_page("INVALID_REQUEST: Unknown account"))
         code = self._issue_code(params)
         return redirect(_with_query(redirect_uri, code=code, state=params.get("state")))
 
@@ -89,7 +94,7 @@ class Accounts:
             client_id=params["client_id"],
             expires_at=now + CODE_TTL_SECONDS,
             scope=" ".join(params.get("scope", "").split()),
-            user=DEMO_USER_ID,
+            user=params.get("account", DEMO_USER_ID),
             auth_time=now,
             redirect_uri=params["redirect_uri"],
             code_challenge=params.get("code_challenge") or None,
@@ -107,6 +112,9 @@ class Accounts:
             for name in AUTHORIZE_FIELDS
             if name in params
         )
+        accounts = "".join(
+            f'<option value="{account}">{account}</option>' for account in FAKE_ACCOUNTS
+        )
         return _PAGE.format(
             title="Authorise access",
             body=(
@@ -117,6 +125,7 @@ class Accounts:
                 f"<p class=muted>You will be sent back to "
                 f"<code>{escape(params['redirect_uri'])}</code>.</p>"
                 f'<form method="post" action="">{hidden}'
+                f'<p><label>Account <select name="account">{accounts}</select></label></p>'
                 f'<button name="decision" value="agree" class="primary">Agree</button> '
                 f'<button name="decision" value="cancel">Cancel</button></form>'
             ),

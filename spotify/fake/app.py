@@ -3,9 +3,10 @@
 URL layout, relative to wherever the app is served (`root`):
     root/authorize, root/api/token          accounts service (SPOTIFY_ACCOUNTS_BASE_URL = root)
     root/v1/...                             Web API          (SPOTIFY_API_BASE_URL = root/v1)
-    root/_fake/config, /reset, /stats       test control
+    root/_fake/config, /reset, /stats       test control (and /playlists: what users wrote)
 """
 
+import dataclasses
 import json
 import re
 import time
@@ -17,7 +18,7 @@ from wsgiref.types import StartResponse, WSGIEnvironment
 
 from spotify.fake.accounts import Accounts
 from spotify.fake.config import ConfigError, FakeConfig
-from spotify.fake.state import FakeState
+from spotify.fake.state import FakePlaylist, FakeState
 from spotify.fake.tokens import Claims, TokenKind
 from spotify.fake.webapi import BadRequest, NotFound, WebApi, error_for
 from spotify.fake.wsgi import Request, Response, api_error, json_response
@@ -57,11 +58,20 @@ class FakeSpotify:
             _route("GET", "/v1/browse/new-releases", self.api.new_releases),
             _route("GET", "/v1/artists", self.api.several_artists),
             _route("GET", "/v1/artists/{id}", self.api.artist),
+            _route("GET", "/v1/artists/{id}/albums", self.api.artist_albums),
             _route("GET", "/v1/albums", self.api.several_albums),
             _route("GET", "/v1/albums/{id}", self.api.album),
             _route("GET", "/v1/albums/{id}/tracks", self.api.album_tracks),
             _route("GET", "/v1/search", self.api.search),
             _route("GET", "/v1/me", self.api.me),
+            _route("GET", "/v1/me/following", self.api.followed_artists),
+            _route("POST", "/v1/me/playlists", self.api.create_playlist),
+            _route("POST", "/v1/users/{id}/playlists", self.api.create_user_playlist),
+            _route("PUT", "/v1/playlists/{id}/items", self.api.replace_playlist_items),
+            _route("POST", "/v1/playlists/{id}/items", self.api.add_playlist_items),
+            _route("PUT", "/v1/playlists/{id}/tracks", self.api.replace_playlist_tracks),
+            _route("POST", "/v1/playlists/{id}/tracks", self.api.add_playlist_tracks),
+            _route("DELETE", "/v1/playlists/{id}/followers", self.api.unfollow_playlist),
         ]
 
     # --- Python-side control, mirroring /_fake/* ----------------------------------------------
@@ -78,6 +88,9 @@ class FakeSpotify:
 
     def stats(self) -> dict[str, int]:
         return self.state.stats()
+
+    def playlists(self) -> list[FakePlaylist]:
+        return self.state.playlists()
 
     # --- WSGI --------------------------------------------------------------------------------
 
@@ -113,6 +126,8 @@ class FakeSpotify:
             return json_response(200, self.state.stats())
         if action == "reset" and request.method == "POST":
             return json_response(200, self.state.reset().to_dict())
+        if action == "playlists" and request.method == "GET":
+            return json_response(200, [dataclasses.asdict(p) for p in self.state.playlists()])
         if action == "config" and request.method == "GET":
             return json_response(200, self.state.config.to_dict())
         if action == "config" and request.method == "POST":
@@ -126,7 +141,7 @@ class FakeSpotify:
                 return json_response(200, self.state.update(changes).to_dict())
             except ConfigError as exc:
                 return api_error(400, str(exc))
-        if action in ("stats", "reset", "config"):
+        if action in ("stats", "reset", "config", "playlists"):
             return api_error(405, "Method not allowed")
         return api_error(404, "Service not found")
 

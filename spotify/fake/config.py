@@ -33,6 +33,11 @@ class FakeConfig:
     release_count: int = 100
     # ISO date the generated release dates are relative to; None means today.
     today: str | None = None
+    # How many artists each fake account follows (a deterministic pick per account, capped at
+    # the dataset's artists).
+    followed_artist_count: int = 12
+    # Scopes the user took back in Spotify's settings: endpoints needing them answer 403.
+    revoked_scopes: list[str] = field(default_factory=list)
     # Releases added on top of release_count (the demo's growth: see spotify/demo.py). Generated
     # like the others, so the catalogue with more is a superset of the one with fewer.
     extra_releases: int = 0
@@ -82,8 +87,10 @@ class FakeConfig:
         return updated
 
     def validate(self) -> None:
-        if self.release_count < 0 or self.extra_releases < 0:
-            raise ConfigError("release_count and extra_releases must be >= 0")
+        if self.release_count < 0 or self.extra_releases < 0 or self.followed_artist_count < 0:
+            raise ConfigError(
+                "release_count, extra_releases and followed_artist_count must be >= 0"
+            )
         if self.token_ttl_seconds < 0 or self.retry_after_seconds < 0 or self.slow_seconds < 0:
             raise ConfigError("durations must be >= 0")
         for status in (self.error_status, self.persistent_error_status):

@@ -149,6 +149,17 @@ class Dataset:
                 self._by_country[country] = cached
             return cached
 
+    def followed_artists(self, user: str, count: int) -> list[Artist]:
+        """The artists a fake account follows: a pick that depends only on the account (and the
+        dataset), in the order Spotify lists follows."""
+        pool = sorted(a for a in self.artists if a != VARIOUS_ARTISTS_ID)
+        picked = _rng(f"follows-{user}").sample(pool, min(count, len(pool)))
+        return [self.artists[artist_id] for artist_id in sorted(picked)]
+
+    def artist_releases(self, artist_id: str) -> list[Release]:
+        """The releases crediting the artist, newest first."""
+        return [r for r in self.releases if artist_id in r.artist_ids]
+
     def tracks(self, release: Release) -> tuple[Track, ...]:
         with self._lock:
             cached = self._tracks.get(release.id)

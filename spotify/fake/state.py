@@ -1,14 +1,28 @@
 """Mutable per-process state of one fake: current config, call counts, spent codes."""
 
+import secrets
 import threading
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from spotify.fake.config import FakeConfig
 from spotify.fake.data import Dataset, get_dataset
 from spotify.fake.tokens import TokenSigner
+
+
+@dataclass
+class FakePlaylist:
+    id: str
+    owner: str
+    name: str
+    description: str
+    public: bool
+    items: list[str] = field(default_factory=list)
+    # Spotify changes it on every write to the items.
+    snapshot_id: str = ""
 
 
 class FakeState:
@@ -18,6 +32,7 @@ class FakeState:
         self._lock = threading.Lock()
         self._stats: Counter[str] = Counter()
         self._spent_codes: set[str] = set()
+        self._playlists: dict[str, FakePlaylist] = {}
 
     @property
     def config(self) -> FakeConfig:
@@ -49,6 +64,7 @@ class FakeState:
             self._config = self._initial
             self._stats.clear()
             self._spent_codes.clear()
+            self._playlists.clear()
             return self._config
 
     def count(self, key: str) -> None:
@@ -80,3 +96,48 @@ class FakeState:
                 self._config = config.merged({"error_burst": config.error_burst - 1})
                 return "error_burst", config
             return None
+
+    # --- playlists (the only data the fake's users write) -------------------------------------
+
+    def playlist_create(
+        self, *, owner: str, name: str, description: str, public: bool
+    ) -> FakePlaylist:
+        with self._lock:
+            playlist = FakePlaylist(
+                id=_base62_id(), owner=owner, name=name, description=description, public=public
+            )
+            playlist.snapshot_id = _base62_id()
+            self._playlists[playlist.id] = playlist
+            return playlist
+
+    def playlist(self, playlist_id: str) -> FakePlaylist | None:
+        with self._lock:
+            return self._playlists.get(playlist_id)
+
+    def playlists(self) -> list[FakePlaylist]:
+        with self._lock:
+            return list(self._playlists.values())
+
+    def playlist_items_write(
+        self, playlist_id: str, uris: list[str], *, replace: bool
+    ) -> str | None:
+        """Replaces or extends the items; the new snapshot id, None when the playlist is gone."""
+        with self._lock:
+            playlist = self._playlists.get(playlist_id)
+            if playlist is None:
+                return None
+            playlist.items = [*([] if replace else playlist.items), *uris]
+            playlist.snapshot_id = _base62_id()
+            return playlist.snapshot_id
+
+    def playlist_delete(self, playlist_id: str) -> bool:
+        """What an owner's unfollow (Spotify's "delete") does here: the playlist is gone."""
+        with self._lock:
+            return self._playlists.pop(playlist_id, None) is not None
+
+
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _base62_id() -> str:
+    return "".join(secrets.choice(_BASE62) for _ in range(22))

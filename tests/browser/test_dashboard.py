@@ -27,7 +27,7 @@ def test_anonymous_visitor_sees_the_artists_and_no_action_buttons(page: Page, sy
     expect(page.get_by_role("button", name="Refresh now")).to_have_count(0)
     expect(page.get_by_role("button", name="Connect Spotify")).to_have_count(0)
     expect(page.get_by_role("button", name="Disconnect")).to_have_count(0)
-    expect(page.get_by_role("link", name="Staff sign in")).to_be_visible()
+    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
     screenshot(page, "1-anonymous-dashboard", full_page=True)
 
     # Phone-sized and dark: the same page, still readable.

@@ -159,6 +159,20 @@ def test_query_count_is_constant_whatever_the_page_size(client):
     assert counts[0] == counts[1] == counts[2] <= 3
 
 
+def test_a_page_of_releases_is_one_statement_whatever_its_size(client):
+    _snapshot_with_artists(60)
+    client.get("/api/snapshots/")  # the data version, read once and cached
+    counts = []
+    for limit in (1, 10, 60):
+        with CaptureQueriesContext(connection) as queries:
+            items = client.get(f"/api/releases/?limit={limit}").json()["items"]
+        assert [item["rank"] for item in items] == list(range(1, limit + 1))
+        assert all(len(item["artists"]) == 1 for item in items)
+        counts.append(len(queries))
+    # The snapshot, then the page with its artists and count.
+    assert counts == [2, 2, 2]
+
+
 def test_artist_detail_lists_every_release_we_know(client):
     artist = ArtistFactory.create(spotify_id="0TnOYISbd1XYRBk9myaseg")
     newer = ReleaseFactory.create(release_date_sort=date(2026, 11, 20))

@@ -240,3 +240,15 @@ def test_a_field_added_to_a_schema_is_a_csv_column_with_no_other_edit():
     values = {column.name: column.value(row) for column in columns if column.name in row}
     assert values == {"mood": "calm", "artists": "Nova"}
     assert [column.value(row) for column in columns if column.name == "artist_ids"] == ["a1"]
+
+
+def test_a_page_of_the_releases_csv_is_one_statement_whatever_its_rows(
+    client, django_assert_num_queries
+):
+    _catalog()
+    client.get("/api/releases.csv").getvalue()  # the data version, read once and cached
+    # The snapshot, then the page: one statement writes its rows with their artists.
+    with django_assert_num_queries(2):
+        rows = _rows(client.get("/api/releases.csv"))
+    assert [row["rank"] for row in rows] == ["1", "2", "3", "4", "5"]
+    assert rows[0]["artists"] == TRICKY_NAMES[0]

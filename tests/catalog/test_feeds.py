@@ -5,6 +5,7 @@ import pytest
 from django.utils import timezone
 
 from catalog.caching import data_version_refresh
+from catalog.feeds import FEED_DEFAULT_ENTRIES, FEED_MAX_ENTRIES
 from tests.factories import ArtistFactory, ReleaseFactory, SnapshotFactory, credit
 
 pytestmark = pytest.mark.django_db
@@ -178,3 +179,30 @@ def test_every_page_advertises_the_feed(client):
         '<link rel="alternate" type="application/atom+xml" title="New releases (Atom)" '
         f'href="{FEED}">'
     ) in page
+
+
+def test_the_feed_carries_the_newest_hundred_entries_unless_a_limit_asks_for_more(client):
+    releases = [_release(days_ago=index / 1000) for index in range(FEED_DEFAULT_ENTRIES + 1)]
+    newest = [f"spotify:album:{release.spotify_id}" for release in releases]
+
+    assert _ids(_feed(client)) == newest[:FEED_DEFAULT_ENTRIES]
+    assert _ids(_feed(client, f"?limit={FEED_DEFAULT_ENTRIES + 1}")) == newest
+    assert _ids(_feed(client, "?limit=2")) == newest[:2]
+
+
+@pytest.mark.parametrize("limit", ["0", str(FEED_MAX_ENTRIES + 1), "many"])
+def test_a_limit_out_of_range_is_a_400(client, limit):
+    response = client.get(f"{FEED}?limit={limit}")
+    assert response.status_code == 400
+    assert "limit" in response.content.decode()
+
+
+def test_the_feed_reads_its_entries_in_one_query_whatever_their_number(
+    client, django_assert_num_queries
+):
+    for _ in range(3):
+        _release(artists=[ArtistFactory.create(), ArtistFactory.create()])
+    client.get(FEED)  # the data version, read once and cached
+    with django_assert_num_queries(1):
+        parsed = _feed(client, "?days=30")
+    assert len(parsed.entries) == 3

@@ -5,6 +5,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
@@ -16,6 +17,7 @@ from django_q.models import Schedule, Task
 from catalog.housekeeping import HousekeepingCounts, housekeeping_run
 from catalog.models import (
     Artist,
+    FollowedArtist,
     NotificationAttempt,
     NotificationDelivery,
     NotificationSent,
@@ -29,6 +31,7 @@ from catalog.models import (
 )
 from catalog.scheduling import HOUSEKEEPING_SCHEDULE_NAME, housekeeping_schedule_ensure
 from catalog.tasks import housekeeping
+from spotify.models import UserConnection
 from tests.factories import ArtistFactory, ReleaseFactory, SyncRunFactory, credit, snapshot_with
 
 pytestmark = pytest.mark.django_db
@@ -315,3 +318,15 @@ def test_edits_to_the_housekeeping_schedule_are_put_back():
         Schedule.DAILY,
         None,
     )
+
+
+def test_an_artist_a_user_follows_stays_when_its_releases_go(history):
+    user = get_user_model().objects.create_user(username="fan", password="unused-password-1")
+    connection = UserConnection.objects.create(user=user, account_id="fan")
+    FollowedArtist.objects.create(connection=connection, artist=history["gone"])
+
+    counts = housekeeping_run(now=NOW)
+
+    assert counts.releases == 1
+    assert counts.artists == 0
+    assert FollowedArtist.objects.filter(artist=history["gone"]).exists()

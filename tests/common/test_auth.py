@@ -30,7 +30,7 @@ def test_staff_reach_the_view():
 def test_an_anonymous_page_view_is_sent_to_log_in_and_back():
     response = secret_view(_request("GET", AnonymousUser()))
     assert response.status_code == 302
-    assert response["Location"] == "/admin/login/?next=/secret/%3Fpage%3D2"
+    assert response["Location"] == "/accounts/login/?next=/secret/%3Fpage%3D2"
 
 
 @pytest.mark.django_db

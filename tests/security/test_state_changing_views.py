@@ -18,7 +18,21 @@ CSRF_EXEMPT = {"demo/spotify/authorize"}
 # django-ninja's own pages answer any method with the same read-only document.
 READ_ONLY_ANY_METHOD = {"/api/", "/api/docs", "/api/openapi.json"}
 # A GET shows the page with the form that POSTs; only the POST changes anything.
-GET_SHOWS_THE_FORM = {"/auth/login/"}
+GET_SHOWS_THE_FORM = {"/auth/login/", "/accounts/login/"}
+# Signing in and out is for every user (there is no sign-up: staff create the accounts).
+FOR_EVERY_USER = {"/accounts/login/", "/accounts/logout/"}
+# A signed-in user's own things (Your artists): any user, each acting on their own data only
+# (tests/catalog/test_me_views.py); an anonymous POST is sent to sign in and changes nothing.
+SIGNED_IN_USERS_OWN = {
+    "/me/follows/refresh/",
+    "/me/tokens/",
+    "/me/tokens/revoke/",
+    "/me/feed/",
+    "/me/feed/revoke/",
+    "/me/playlist/on/",
+    "/me/playlist/update/",
+    "/me/playlist/off/",
+}
 
 
 def site_paths() -> Iterator[str]:
@@ -100,7 +114,7 @@ def test_a_get_of_a_form_page_changes_nothing():
 
 def test_every_view_that_accepts_post_is_for_staff_only():
     for path in post_views():
-        if path.strip("/") in CSRF_EXEMPT:
+        if path.strip("/") in CSRF_EXEMPT or path in FOR_EVERY_USER | SIGNED_IN_USERS_OWN:
             continue
         anonymous = Client(enforce_csrf_checks=True)
         token = _get_new_csrf_string()
@@ -117,8 +131,21 @@ def test_the_post_views_found_are_the_expected_ones():
         "/auth/login/",
         "/auth/logout/",
         "/demo/spotify/authorize",
+        "/accounts/login/",
+        "/accounts/logout/",
+        *SIGNED_IN_USERS_OWN,
         "/notifications/targets/",
         "/notifications/targets/1/test/",
         "/notifications/targets/1/remove/",
         "/notifications/targets/1/resume/",
     }
+
+
+def test_a_signed_in_users_own_views_send_anonymous_posts_to_sign_in():
+    for path in SIGNED_IN_USERS_OWN:
+        anonymous = Client(enforce_csrf_checks=True)
+        token = _get_new_csrf_string()
+        anonymous.cookies["csrftoken"] = token
+        response = anonymous.post(path, HTTP_X_CSRFTOKEN=token)
+        assert response.status_code == 302, path
+        assert response["Location"].startswith("/accounts/login/"), path

@@ -122,7 +122,7 @@ def test_a_superuser_may_connect_without_the_explicit_permission(client, account
 def test_login_sends_an_anonymous_visitor_to_log_in(client):
     response = client.get("/auth/login/")
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/?next=/auth/login/")
+    assert response["Location"].startswith("/accounts/login/?next=/auth/login/")
 
 
 # --- callback --------------------------------------------------------------------------------

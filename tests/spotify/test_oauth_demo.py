@@ -11,7 +11,7 @@ from catalog.models import SyncRun
 from catalog.services import sync_run_execute
 from spotify.demo import demo_app
 from spotify.fake.accounts import DEMO_USER_ID
-from spotify.models import SpotifyConnection
+from spotify.models import SpotifyConnection, UserConnection
 from tests.spotify.oauth_support import logged_in
 
 pytestmark = pytest.mark.django_db
@@ -142,3 +142,32 @@ def test_the_demo_consent_page_follows_the_configured_redirect_uri(client, demo_
     assert response.status_code == 302
     assert response["Location"].startswith("https://releases.example.com/auth/callback/?code=")
     assert default.status_code == 400
+
+
+def test_in_demo_mode_a_user_connects_their_own_account_and_gets_its_followed_artists(
+    client, demo_mode, django_user_model
+):
+    user = django_user_model.objects.create_user(username="demo-user", password="unused-pw-1")
+    client.force_login(user)
+    start = client.post("/auth/login/", {"connection": "mine"})
+    consent_url = start["Location"]
+    assert consent_url.startswith("/demo/spotify/authorize?")
+    html = client.get(consent_url).content.decode()
+    assert '<select name="account">' in html  # the fake's five Development Mode accounts
+    fields = {name: unescape(value) for name, value in HIDDEN_FIELD.findall(html)}
+    answer = client.post(
+        consent_url,
+        urlencode({**fields, "decision": "agree", "account": "fakeuser3"}),
+        content_type="application/x-www-form-urlencoded",
+    )
+    target = urlsplit(answer["Location"])
+    assert client.get(f"{target.path}?{target.query}").status_code == 302
+
+    run = sync_run_execute(trigger=SyncRun.Trigger.CLI)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert UserConnection.objects.get(user=user).account_id == "fakeuser3"
+    body = client.get("/api/me/releases/", {"days": 90}).json()
+    assert body["count"] > 0
+    artists = client.get("/api/me/artists/").json()
+    assert artists["count"] == 12

@@ -1,11 +1,14 @@
 import pytest
 from cryptography.fernet import Fernet
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
-from spotify.models import AppToken, SpotifyConnection
+from catalog.access_tokens import feed_token_get_or_create
+from catalog.models import FeedToken
+from spotify.models import AppToken, SpotifyConnection, UserConnection
 
 pytestmark = pytest.mark.django_db
 
@@ -79,3 +82,20 @@ def test_rotation_without_the_old_key_fails_clearly_and_changes_nothing(settings
     # The app token (readable with the new key) was rolled back with the rest.
     assert _raw("spotify_apptoken", "access_token") == app_before
     assert _raw("spotify_spotifyconnection", "refresh_token") == connection_before
+
+
+def test_rotation_re_encrypts_user_connections_and_feed_tokens_too(settings, capsys):
+    settings.TOKEN_ENCRYPTION_KEYS = [OLD_KEY]
+    user = get_user_model().objects.create_user(username="quinn", password="unused-password-1")
+    UserConnection.objects.create(
+        user=user, account_id="quinn", access_token="mine-access", refresh_token="mine-refresh"
+    )
+    feed_token = feed_token_get_or_create(user=user)
+    settings.TOKEN_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
+
+    call_command("rotate_token_key")
+
+    assert "Re-encrypted 3 stored token(s)" in capsys.readouterr().out
+    settings.TOKEN_ENCRYPTION_KEYS = [NEW_KEY]
+    assert UserConnection.objects.get().refresh_token == "mine-refresh"
+    assert FeedToken.objects.get().token == feed_token
