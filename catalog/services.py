@@ -71,8 +71,10 @@ def sync_run_execute(*, trigger: SyncRun.Trigger, client: SpotifyClient | None =
                 finished_at=now,
                 error="Another sync is already running",
             )
-        sync_runs_fail_interrupted()
+        # Holding the lock says "running" from now on; the mark goes before the run shows as
+        # running, so a worker killed from then on leaves no "queued" behind it for presses.
         sync_handoff_clear()
+        sync_runs_fail_interrupted()
         # The markets' runs share the sync's start: `new=true` (first seen since the latest
         # successful sync started) then counts what any market of that sync saw first.
         started_at = timezone.now()

@@ -197,11 +197,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # With Redis, the cache (the data version included) and django-q2's queue are shared by every
 # web and worker process, on however many machines; without it both stay local / in PostgreSQL.
 REDIS_URL = env.str("REDIS_URL", default="")
+# Names this deployment's keys in Redis (cache and queue): deployments, or test runs, sharing one
+# Redis database would otherwise run each other's tasks and read each other's "sync queued" mark.
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_KEY_PREFIX,
         }
     }
 else:
@@ -336,7 +340,10 @@ if SNAPSHOT_RETENTION_DAYS < 0:
 
 # --- django-q2: the queue is in PostgreSQL next to the data, or in Redis with REDIS_URL --------
 Q_CLUSTER = {
-    "name": "spotify-new-releases",
+    # The queue's Redis key and the tasks' signing salt: another prefix's tasks are not ours.
+    "name": f"{REDIS_KEY_PREFIX}:spotify-new-releases"
+    if REDIS_KEY_PREFIX
+    else "spotify-new-releases",
     **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default"}),
     "workers": env.int("Q_WORKERS", default=2),
     "timeout": env.int("Q_TIMEOUT_SECONDS", default=900),

@@ -23,22 +23,30 @@ ACCOUNTS = "https://accounts.spotify.test"
 SPOTIFY_LINKS = "https://api.spotify.com/v1"
 
 
-# A Redis database of its own (and emptied before and after each test that uses it), so that
-# tests never meet another process's keys; TEST_REDIS_URL to point elsewhere.
+# A Redis database for tests (TEST_REDIS_URL to point elsewhere), shared by every test run on the
+# machine: each run names its keys (REDIS_KEY_PREFIX) and empties only those, so that parallel runs
+# never take each other's tasks, read each other's cache or delete each other's keys.
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+TEST_REDIS_KEY_PREFIX = f"test-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def _redis_keys_delete(connection: redis.Redis) -> None:
+    for key in connection.scan_iter(match=f"*{TEST_REDIS_KEY_PREFIX}:*"):
+        connection.delete(key)
 
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    """TEST_REDIS_URL, emptied; the test is skipped, saying why, where no Redis answers."""
+    """TEST_REDIS_URL, with this run's keys (TEST_REDIS_KEY_PREFIX) emptied; the test is
+    skipped, saying why, where no Redis answers."""
     connection = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1)
     try:
         connection.ping()
     except redis.RedisError as error:
         pytest.skip(f"needs a Redis at {TEST_REDIS_URL} (none answers: {error})")
-    connection.flushdb()
+    _redis_keys_delete(connection)
     yield TEST_REDIS_URL
-    connection.flushdb()
+    _redis_keys_delete(connection)
     connection.close()
 
 
@@ -49,8 +57,16 @@ def redis_broker(redis_url: str, settings: Any, monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(Conf, "ORM", None)
     monkeypatch.setattr(Conf, "REDIS", redis_url)
+    # What REDIS_KEY_PREFIX makes of django-q2's name (see project/settings.py).
+    name = f"{TEST_REDIS_KEY_PREFIX}:{Conf.PREFIX}"
+    monkeypatch.setattr(Conf, "PREFIX", name)
+    monkeypatch.setattr(Conf, "CLUSTER_NAME", name)
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": TEST_REDIS_KEY_PREFIX,
+        }
     }
     return redis_url
 

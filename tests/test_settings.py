@@ -191,3 +191,31 @@ def test_wrong_spotify_markets_stop_the_app_with_a_clear_error(env, message):
 
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def _redis_names(*, prefix: str) -> list[str]:
+    """The Redis key of the queue, the tasks' signing salt and a cache key, as a deployment with
+    REDIS_KEY_PREFIX=`prefix` sees them (nothing is sent to Redis)."""
+    code = (
+        "import django; django.setup(); from django.core.cache import cache; "
+        "from django_q.brokers import get_broker; from django_q.conf import Conf; "
+        "print(get_broker().list_key, Conf.PREFIX, cache.make_key('catalog:sync-queued'))"
+    )
+    env = {
+        "SECRET_KEY": "k" * 50,
+        "REDIS_URL": "redis://127.0.0.1:6379/15",
+        "REDIS_KEY_PREFIX": prefix,
+    }
+    result = _run(["-c", code], env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1].split()
+
+
+def test_deployments_sharing_one_redis_database_keep_their_queues_and_caches_apart():
+    """Without this, a worker ran the other deployment's (or test run's) queued sync against its
+    own database, and a press read the other's "sync queued" mark."""
+    blue, green = _redis_names(prefix="blue"), _redis_names(prefix="green")
+
+    for blue_name, green_name in zip(blue, green, strict=True):
+        assert blue_name != green_name
+        assert "blue" in blue_name

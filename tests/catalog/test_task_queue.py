@@ -5,11 +5,14 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.models.signals import post_save
 from django_q.brokers import get_broker
 from django_q.signing import SignedPackage
 
+from catalog.models import SyncRun
 from catalog.scheduling import SYNC_TASK, RefreshOutcome, RefreshState, sync_refresh_request
 from catalog.selectors import sync_task_queued, task_queue_length
+from catalog.services import sync_run_execute
 from catalog.task_queue import sync_handoff_clear
 from tests.catalog.sync_support import sync_lock_held_elsewhere
 
@@ -110,6 +113,32 @@ def test_a_press_while_the_worker_takes_the_lock_never_queues_a_second_sync(
         state=RefreshState.ALREADY_QUEUED, task_id=first.task_id
     )
     assert redis_queue() == []
+
+
+class WorkerKilled(BaseException):
+    """Stands for SIGKILL: nothing the worker would do next happens."""
+
+
+def test_a_worker_killed_once_its_run_shows_running_leaves_no_queued_mark(redis_broker):
+    """Killed right after its run shows `running` (as the scale-out test does), the worker must
+    not leave "queued" behind: the next press queues the next sync instead of doing nothing until
+    the mark expires."""
+    sync_refresh_request()
+    get_broker().dequeue()  # a worker took it
+
+    def killed(**kwargs: Any) -> None:
+        raise WorkerKilled
+
+    post_save.connect(killed, sender=SyncRun)
+    try:
+        with pytest.raises(WorkerKilled):
+            sync_run_execute(trigger=SyncRun.Trigger.MANUAL)
+    finally:
+        post_save.disconnect(killed, sender=SyncRun)
+    assert SyncRun.objects.get().status == SyncRun.Status.RUNNING
+
+    assert sync_refresh_request().state == RefreshState.QUEUED
+    assert len(redis_queue()) == 1
 
 
 def test_the_orm_broker_keeps_the_queue_in_the_database():

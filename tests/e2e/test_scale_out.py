@@ -33,6 +33,7 @@ from catalog.models import Snapshot, SyncRun
 from catalog.scheduling import sync_schedule_ensure
 from catalog.services import INTERRUPTED_ERROR
 from catalog.sync_lock import SYNC_LOCK_KEY
+from tests.conftest import TEST_REDIS_KEY_PREFIX
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -111,6 +112,7 @@ def scaled_out(redis_url: str) -> Iterator[Processes]:
         **os.environ,
         "DATABASE_URL": _database_url(),
         "REDIS_URL": redis_url,
+        "REDIS_KEY_PREFIX": TEST_REDIS_KEY_PREFIX,
         "SECRET_KEY": django_settings.SECRET_KEY,
         "SPOTIFY_CLIENT_ID": "",
         "SPOTIFY_CLIENT_SECRET": "",
