@@ -19,7 +19,6 @@ from catalog.models import (
     NotificationTarget,
     Release,
     SyncRun,
-    UserConnection,
 )
 from catalog.notifications.services import (
     notification_deliveries_enqueue,
@@ -34,6 +33,7 @@ from catalog.notifications.tasks import notification_digests
 from catalog.scheduling import notification_digests_schedule_ensure
 from catalog.selectors import VARIOUS_ARTISTS_ID
 from catalog.services import sync_run_execute
+from spotify.models import UserConnection
 from tests.catalog.notifications.support import apprise_url, messages, worker_run
 from tests.catalog.webhooks.support import releases_create
 from tests.conftest import artists_route, new_release_pages, release_items, token_route
