@@ -407,8 +407,7 @@ class NotificationTarget(models.Model):
         DAILY = "daily", "Daily digest"
         WEEKLY = "weekly", "Weekly digest (Mondays)"
 
-    # Null for the site-wide targets of NOTIFY_URLS. Issue 13 opens per-user targets to every
-    # user; until then only staff may add them.
+    # Null for the site-wide targets of NOTIFY_URLS; every signed-in user may add their own.
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -432,6 +431,8 @@ class NotificationTarget(models.Model):
         help_text="Empty sends every type.",
     )
     exclude_various_artists = models.BooleanField(default=False)
+    # Only releases crediting an artist the owner follows on Spotify (no owner: ignored).
+    only_followed_artists = models.BooleanField(default=False)
     active = models.BooleanField(default=True)
     consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
     paused_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -17,6 +17,7 @@ from django.utils.crypto import salted_hmac
 from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
+from catalog.following_selectors import following_artist_spotify_ids
 from catalog.models import (
     NotificationAttempt,
     NotificationDelivery,
@@ -102,6 +103,7 @@ def notification_target_create(
     digest: str = "",
     album_types: Sequence[str] = (),
     exclude_various_artists: bool = False,
+    only_followed_artists: bool = False,
 ) -> NotificationTarget:
     """A user's target, validated (Apprise, address rule) before it is stored."""
     target = NotificationTarget(
@@ -110,6 +112,7 @@ def notification_target_create(
         digest=digest,
         album_types=list(album_types),
         exclude_various_artists=exclude_various_artists,
+        only_followed_artists=only_followed_artists,
     )
     target.full_clean(exclude=["owner"])
     target.label = _label(target.url)
@@ -184,6 +187,7 @@ def _deliveries_create(
     }
     deliveries = []
     for target in targets:
+        followed = _followed_release_pks(target=target, releases=releases)
         with transaction.atomic():
             # One writer per target at a time: what was sent is read, then added to, under it.
             NotificationTarget.objects.select_for_update().filter(pk=target.pk).first()
@@ -196,6 +200,7 @@ def _deliveries_create(
                 release
                 for release in releases
                 if release.pk not in sent
+                and (followed is None or release.pk in followed)
                 and target.matches(
                     album_type=release.album_type, various_artists=release.pk in various
                 )
@@ -217,6 +222,21 @@ def _deliveries_create(
             _attempt_enqueue(delivery=delivery, attempt=1)
         deliveries.append(delivery)
     return deliveries
+
+
+def _followed_release_pks(
+    *, target: NotificationTarget, releases: list[Release]
+) -> set[int] | None:
+    """The releases crediting an artist the target's owner follows, or None when the target
+    takes every artist (the option is off, or a site-wide target has no owner to follow any)."""
+    if not target.only_followed_artists or target.owner is None:
+        return None
+    followed = following_artist_spotify_ids(user=target.owner)
+    return {
+        release.pk
+        for release in releases
+        if any(credit.artist.spotify_id in followed for credit in release.credits.all())
+    }
 
 
 def _attempt_enqueue(*, delivery: NotificationDelivery, attempt: int) -> None:

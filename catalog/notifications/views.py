@@ -1,9 +1,10 @@
-"""The notifications page: staff add, test and remove their own Apprise targets and see the
-site-wide ones. Issue 13 ("Your artists") opens it to every user; targets already have an owner."""
+"""The notifications page, linked from the user's page: every signed-in user adds, tests and
+removes their own Apprise targets; staff also see (test, resume) the site-wide ones."""
 
 from typing import Any
 
 from django import forms
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -18,7 +19,6 @@ from catalog.notifications.services import (
     notification_target_resume,
     notification_test_send,
 )
-from common.auth import staff_required
 
 TEMPLATE = "catalog/notifications.html"
 
@@ -43,12 +43,15 @@ class TargetForm(forms.Form):
     exclude_various_artists = forms.BooleanField(
         label='Leave out "Various Artists" compilations', required=False
     )
+    only_followed_artists = forms.BooleanField(
+        label="Only artists I follow on Spotify (connect Spotify on your page)", required=False
+    )
 
 
 def _page(
     request: HttpRequest, *, form: TargetForm | None = None, notice: str = "", status: int = 200
 ) -> HttpResponse:
-    targets = list(notification_targets_visible(user_pk=request.user.pk).order_by("-created_at"))
+    targets = list(notification_targets_visible(user=request.user).order_by("-created_at"))
     context: dict[str, Any] = {
         "form": form or TargetForm(),
         "targets": [(target, notification_target_digest(target)) for target in targets],
@@ -60,14 +63,14 @@ def _page(
 
 
 @require_GET
-@staff_required
+@login_required
 def notifications_page(request: HttpRequest) -> HttpResponse:
     notification_site_targets_sync()
     return _page(request)
 
 
 @require_POST
-@staff_required
+@login_required
 def notification_target_add(request: HttpRequest) -> HttpResponse:
     form = TargetForm(request.POST)
     if form.is_valid():
@@ -78,6 +81,7 @@ def notification_target_add(request: HttpRequest) -> HttpResponse:
                 digest=form.cleaned_data["digest"],
                 album_types=form.cleaned_data["album_types"],
                 exclude_various_artists=form.cleaned_data["exclude_various_artists"],
+                only_followed_artists=form.cleaned_data["only_followed_artists"],
             )
         except ValidationError as invalid:
             for message in invalid.messages:
@@ -89,12 +93,12 @@ def notification_target_add(request: HttpRequest) -> HttpResponse:
 
 
 def _target(request: HttpRequest, pk: int) -> NotificationTarget:
-    """The user's own target, or a site-wide one (which staff may test and resume)."""
-    return get_object_or_404(notification_targets_visible(user_pk=request.user.pk), pk=pk)
+    """The user's own target, or for staff a site-wide one (which they may test and resume)."""
+    return get_object_or_404(notification_targets_visible(user=request.user), pk=pk)
 
 
 @require_POST
-@staff_required
+@login_required
 def notification_target_test(request: HttpRequest, pk: int) -> HttpResponse:
     target = _target(request, pk)
     delivery = notification_test_send(target=target)
@@ -104,7 +108,7 @@ def notification_target_test(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@login_required
 def notification_target_remove(request: HttpRequest, pk: int) -> HttpResponse:
     target = get_object_or_404(NotificationTarget, pk=pk, owner_id=request.user.pk)
     target.delete()
@@ -112,7 +116,7 @@ def notification_target_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@staff_required
+@login_required
 def notification_target_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
     target = _target(request, pk)
     notification_target_resume(target=target)

@@ -1,14 +1,15 @@
-"""Staff add an Apprise target on the Notifications page and send a test, in a real browser; the
+"""A signed-in user adds an Apprise target on the Notifications page (linked from their page) and send a test, in a real browser; the
 demo's covers are pictures from our own static files."""
 
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
 from catalog.models import NotificationTarget, SyncRun
-from tests.browser.support import screenshot, sign_in
+from tests.browser.support import screenshot
 from tests.catalog.notifications.support import apprise_url, messages, receiver_serving
 from tests.catalog.webhooks.support import Receiver
 
@@ -20,11 +21,16 @@ def receiver(settings: Any) -> Iterator[Receiver]:
         yield state
 
 
-def test_staff_add_a_target_and_send_a_test(
-    page: Page, staff_user: Any, demo_mode: None, receiver: Receiver
+def test_a_signed_in_user_adds_a_target_and_sends_a_test(
+    page: Page, transactional_db: None, demo_mode: None, receiver: Receiver
 ):
-    sign_in(page)
-    page.get_by_role("link", name="Notifications").click()
+    get_user_model().objects.create_user("listener", password="a-long-listener-password")
+    page.goto("/accounts/login/?next=/me/")
+    page.get_by_label("Username").fill("listener")
+    page.get_by_label("Password").fill("a-long-listener-password")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/me/")
+    page.get_by_test_id("me-notifications").click()
     page.wait_for_url("**/notifications/")
 
     page.get_by_label("Apprise URL").fill("nonsense://what")

@@ -12,6 +12,7 @@ from django_q.models import OrmQ
 from django_q.scheduler import scheduler
 
 from catalog.models import (
+    FollowedArtist,
     NotificationAttempt,
     NotificationDelivery,
     NotificationSent,
@@ -23,6 +24,7 @@ from catalog.notifications.services import (
     notification_deliveries_enqueue,
     notification_deliveries_recover_stale,
     notification_digests_send,
+    notification_site_targets_sync,
     notification_target_create,
     notification_target_resume,
     notification_test_send,
@@ -31,6 +33,7 @@ from catalog.notifications.tasks import notification_digests
 from catalog.scheduling import notification_digests_schedule_ensure
 from catalog.selectors import VARIOUS_ARTISTS_ID
 from catalog.services import sync_run_execute
+from spotify.models import UserConnection
 from tests.catalog.notifications.support import apprise_url, messages, worker_run
 from tests.catalog.webhooks.support import releases_create
 from tests.conftest import artists_route, new_release_pages, release_items, token_route
@@ -169,6 +172,39 @@ def test_filters_pick_the_releases_each_target_receives(settings, receiver):
     assert by_target == {
         singles.pk: {single.spotify_id},
         no_various.pk: {single.spotify_id, album.spotify_id},
+    }
+
+
+def test_only_followed_artists_sends_exactly_the_releases_of_artists_the_owner_follows(
+    settings, receiver
+):
+    settings.NOTIFY_ALLOW_PRIVATE = True
+    settings.NOTIFY_DIGEST = "daily"
+    owner = UserFactory.create()
+    connection = UserConnection.objects.create(
+        user=owner, account_id="spotify-owner", scope="user-follow-read"
+    )
+    followed, other = ArtistFactory.create(name="Followed Band"), ArtistFactory.create()
+    FollowedArtist.objects.create(connection=connection, artist=followed)
+    mine = [ReleaseFactory.create(name="Mine One"), ReleaseFactory.create(name="Mine Two")]
+    for release in mine:
+        credit(release, followed)
+    shared = ReleaseFactory.create(name="Shared Split")
+    credit(shared, other, followed)
+    [not_mine] = releases_create(1, artist=other)
+    notification_target_create(owner=owner, url=apprise_url(receiver), only_followed_artists=True)
+    # A site-wide target has no owner: the option cannot narrow it to nobody's follows.
+    settings.NOTIFY_URLS = [apprise_url(receiver) + "?x=site"]
+    notification_site_targets_sync()
+    NotificationTarget.objects.filter(owner__isnull=True).update(only_followed_artists=True)
+
+    notification_digests_send(now=datetime.now(UTC))
+    worker_run()
+
+    by_title = {m["title"]: _names_in(m) for m in messages(receiver)}
+    assert by_title == {
+        "3 new releases": {"Mine One", "Mine Two", "Shared Split"},
+        "4 new releases": {"Mine One", "Mine Two", "Shared Split", not_mine.name},
     }
 
 

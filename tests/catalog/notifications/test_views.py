@@ -1,4 +1,5 @@
-"""The staff page for targets, and the dashboard link that "and N more" points to."""
+"""The page where every signed-in user manages their own targets, and the dashboard link that
+"and N more" points to."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -61,11 +62,59 @@ def test_targets_carry_tokens_so_the_page_shows_them_masked(settings, client, st
     assert NotificationTarget.objects.get().url == "ntfy://user:supersecret@10.0.0.5/topic"
 
 
-def test_only_staff_reach_the_page_and_only_by_post_with_csrf(client):
+def test_anonymous_visitors_are_sent_to_sign_in(client):
     assert client.get("/notifications/").status_code == 302
-    assert client.post("/notifications/targets/", {"url": "x"}).status_code == 403
+    answer = client.post("/notifications/targets/", {"url": "x"})
+    assert answer.status_code == 302
+    assert answer["Location"].startswith("/accounts/login/")
+    assert not NotificationTarget.objects.exists()
+
+
+def test_a_signed_in_user_who_is_not_staff_adds_tests_and_removes_a_target(
+    settings, client, receiver
+):
+    user = UserFactory.create()
+    client.force_login(user)
+    assert 'href="/notifications/"' in client.get("/me/").content.decode()
+
+    refused = client.post("/notifications/targets/", {"url": apprise_url(receiver)})
+    assert refused.status_code == 422
+    assert "NOTIFY_ALLOW_PRIVATE" in refused.content.decode()
+    assert not NotificationTarget.objects.exists()
+
+    settings.NOTIFY_ALLOW_PRIVATE = True
+    added = client.post(
+        "/notifications/targets/", {"url": apprise_url(receiver), "only_followed_artists": "on"}
+    )
+    assert "Target added." in added.content.decode()
+    target = NotificationTarget.objects.get()
+    assert (target.owner, target.only_followed_artists) == (user, True)
+    assert "only artists you follow" in client.get("/notifications/").content.decode()
+
+    tested = client.post(f"/notifications/targets/{target.pk}/test/")
+    assert f"Test sent to {target.label}." in tested.content.decode()
+    assert [m["title"] for m in messages(receiver)] == ["Test from Spotify New Releases"]
+
+    client.post(f"/notifications/targets/{target.pk}/remove/")
+    assert not NotificationTarget.objects.exists()
+
+
+def test_a_user_who_is_not_staff_never_sees_or_touches_other_targets(settings, client):
+    settings.NOTIFY_URLS = ["json://10.0.0.8/site"]
     client.force_login(UserFactory.create())
-    assert client.post("/notifications/targets/", {"url": "x"}).status_code == 403
+    theirs = NotificationTarget.objects.create(
+        owner=UserFactory.create(), url="json://10.0.0.9/", label="json://10.0.0.9/"
+    )
+
+    page = client.get("/notifications/").content.decode()
+    [site] = NotificationTarget.objects.filter(owner__isnull=True)
+
+    assert "10.0.0.9" not in page
+    assert "10.0.0.8" not in page  # the site-wide targets are staff's
+    for pk in (theirs.pk, site.pk):
+        for action in ("test", "remove", "resume"):
+            assert client.post(f"/notifications/targets/{pk}/{action}/").status_code == 404
+    assert NotificationTarget.objects.count() == 2
 
 
 def test_a_user_removes_only_their_own_targets(settings, client, staff):
