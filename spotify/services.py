@@ -49,22 +49,10 @@ def connection_store(
     *, grant: TokenGrant, user: User, requested_at: datetime | None = None
 ) -> SpotifyConnection:
     """Replaces whatever connection the site had; a reconnect clears `needs_reconnect`."""
-    requested_at = requested_at or timezone.now()
     with transaction.atomic():
         stored, _ = SpotifyConnection.objects.select_for_update().update_or_create(
             slot=SpotifyConnection.SLOT,
-            defaults={
-                "account_id": user.id,
-                "display_name": user.display_name or "",
-                "scope": grant.scope,
-                "access_token": grant.access_token,
-                "refresh_token": grant.refresh_token or "",
-                "expires_at": token_expiry(grant, requested_at=requested_at),
-                "needs_reconnect": False,
-                "reconnect_reason": "",
-                "connected_at": timezone.now(),
-                "refreshed_at": None,
-            },
+            defaults=_connection_fields(grant=grant, user=user, requested_at=requested_at),
         )
     logger.info("Connected the Spotify account %s", user.id)
     return stored
@@ -106,19 +94,7 @@ def user_connection_connect(*, user: Any, code: str, code_verifier: str) -> User
 def user_connection_store(
     *, user: Any, grant: TokenGrant, spotify_user: User, requested_at: datetime | None = None
 ) -> UserConnection:
-    requested_at = requested_at or timezone.now()
-    fields = {
-        "account_id": spotify_user.id,
-        "display_name": spotify_user.display_name or "",
-        "scope": grant.scope,
-        "access_token": grant.access_token,
-        "refresh_token": grant.refresh_token or "",
-        "expires_at": token_expiry(grant, requested_at=requested_at),
-        "needs_reconnect": False,
-        "reconnect_reason": "",
-        "connected_at": timezone.now(),
-        "refreshed_at": None,
-    }
+    fields = _connection_fields(grant=grant, user=spotify_user, requested_at=requested_at)
     with transaction.atomic():
         current = UserConnection.objects.select_for_update().filter(user=user).first()
         if current is not None and current.account_id != spotify_user.id:
@@ -134,6 +110,25 @@ def user_connection_store(
             stored = current
     logger.info("User %s connected the Spotify account %s", user.pk, spotify_user.id)
     return stored
+
+
+def _connection_fields(
+    *, grant: TokenGrant, user: User, requested_at: datetime | None
+) -> dict[str, Any]:
+    """A fresh consent's fields, the site's connection and a user's alike: a reconnect clears
+    `needs_reconnect`."""
+    return {
+        "account_id": user.id,
+        "display_name": user.display_name or "",
+        "scope": grant.scope,
+        "access_token": grant.access_token,
+        "refresh_token": grant.refresh_token or "",
+        "expires_at": token_expiry(grant, requested_at=requested_at or timezone.now()),
+        "needs_reconnect": False,
+        "reconnect_reason": "",
+        "connected_at": timezone.now(),
+        "refreshed_at": None,
+    }
 
 
 def user_connection_delete(*, user: Any) -> bool:
