@@ -10,8 +10,8 @@ from playwright.sync_api import Page, expect
 
 from catalog.models import NotificationTarget, SyncRun
 from tests.browser.support import screenshot
-from tests.catalog.notifications.support import apprise_url, messages, receiver_serving
-from tests.catalog.webhooks.support import Receiver
+from tests.catalog.notifications.support import apprise_url, messages
+from tests.catalog.webhooks.support import Receiver, receiver_serving
 
 
 @pytest.fixture

@@ -3,8 +3,7 @@ from typing import Any
 
 import pytest
 
-from tests.catalog.notifications.support import receiver_serving
-from tests.catalog.webhooks.support import Receiver
+from tests.catalog.webhooks.support import Receiver, receiver_serving
 
 
 @pytest.fixture(autouse=True)

@@ -1,36 +1,13 @@
 """The Apprise URL of the loopback receiver, and a stand-in for the django-q2 worker."""
 
 import ast
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import ThreadingHTTPServer
 
 from django.utils.module_loading import import_string
 from django_q.models import OrmQ, Schedule
 
 from catalog.notifications.services import ATTEMPT_TASK
 from catalog.scheduling import NOTIFICATION_DIGESTS_TASK as DIGEST_TASK
-from tests.catalog.webhooks.support import Receiver, receiver_handler
-
-
-@contextmanager
-def receiver_serving() -> Iterator[Receiver]:
-    """A real HTTP server on loopback: Apprise's json:// posts each message to it."""
-    state = Receiver()
-    state.gate.set()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), receiver_handler(state))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.port = server.server_address[1]
-    try:
-        yield state
-    finally:
-        state.stop.set()
-        server.shutdown()
-        server.server_close()
-        thread.join()
+from tests.catalog.webhooks.support import Receiver
 
 
 def apprise_url(receiver: Receiver) -> str:

@@ -4,9 +4,9 @@ import ast
 import contextlib
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from django.utils.module_loading import import_string
@@ -154,3 +154,24 @@ def deliver(releases: list[Release]) -> list[WebhookDelivery]:
         async_task(ATTEMPT_TASK, delivery.pk, 1)
     worker_run()
     return deliveries
+
+
+@contextlib.contextmanager
+def receiver_serving() -> Iterator[Receiver]:
+    """A real HTTP server on loopback that records each request (and checks each webhook
+    signature the way a user's receiver would), until the block ends."""
+    state = Receiver()
+    state.gate.set()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), receiver_handler(state))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.port = server.server_address[1]
+    try:
+        yield state
+    finally:
+        state.gate.set()  # a test may have held requests back: let them end
+        state.stop.set()
+        server.shutdown()
+        server.server_close()
+        thread.join()
