@@ -6,6 +6,7 @@ Spotify connection: a "page state" read with the version keys them too."""
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,11 +14,12 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.urls import Resolver404, resolve
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
+from django.urls import Resolver404, ResolverMatch, resolve
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
@@ -51,8 +53,11 @@ class DataVersion:
 
 
 def data_version() -> DataVersion:
-    """From the cache, else from the database. The cached copy lives a few seconds only: with the
-    local-memory cache each process has its own, and a sync in another process cannot reach it."""
+    """From the cache (this process's copy, with a per-process cache), else from the database.
+    The copy lives a few seconds only (API_DATA_VERSION_TTL_SECONDS): with the local-memory cache
+    each process has its own, and a sync in another process cannot reach it."""
+    if _cache_is_per_process():
+        return _process_version()
     version: DataVersion | None = cache.get(VERSION_KEY)
     if version is None:
         version = _data_version_read()
@@ -65,8 +70,42 @@ def data_version() -> DataVersion:
 def data_version_refresh() -> None:
     """Called when a sync commits: stores the new version at once, for every process sharing the
     cache, and drops the page state (the sync card) read before it."""
-    cache.set(VERSION_KEY, _data_version_read(), timeout=settings.API_DATA_VERSION_TTL_SECONDS)
+    global _process_copy
+    version = _data_version_read()
+    cache.set(VERSION_KEY, version, timeout=settings.API_DATA_VERSION_TTL_SECONDS)
+    _process_copy = (time.monotonic() + settings.API_DATA_VERSION_TTL_SECONDS, version)
     cache.delete(PAGE_STATE_KEY)
+
+
+def data_version_forget() -> None:
+    """After the data changed without a sync (tests): the next read asks the database."""
+    global _process_copy
+    _process_copy = None
+    cache.delete(VERSION_KEY)
+
+
+# With a per-process cache (local memory) the version's entry is this process's alone: a plain
+# variable holds it as well, without the cache's lock, key checks and pickling (a sixth of a
+# 304's time). A shared cache (Redis) is asked every time, so a sync's commit is seen at once.
+_process_copy: tuple[float, DataVersion] | None = None
+
+
+def _process_version() -> DataVersion:
+    global _process_copy
+    copy = _process_copy
+    now = time.monotonic()
+    if copy is not None and now < copy[0]:
+        return copy[1]
+    version = _data_version_read()
+    # Unless a sync committed meanwhile (data_version_refresh): its newer version stays.
+    if _process_copy is copy:
+        _process_copy = (now + settings.API_DATA_VERSION_TTL_SECONDS, version)
+    return version
+
+
+@lru_cache(maxsize=1)
+def _cache_is_per_process() -> bool:
+    return isinstance(caches["default"], LocMemCache)
 
 
 def _data_version_read() -> DataVersion:
@@ -110,9 +149,7 @@ def response_key(request: HttpRequest, version: DataVersion) -> str | None:
     view = _catalog_view(request.path_info)
     if view is None:
         return None
-    known = _KNOWN_PARAMETERS[view]
-    given = tuple(sorted((name, request.GET[name]) for name in request.GET if name in known))
-    normalised = _validated(view, given)
+    normalised = _validated(view, request.META.get("QUERY_STRING", ""))
     if normalised is None:
         return None
     return _key(path=request.path, normalised=normalised, version=version)
@@ -166,18 +203,11 @@ def _has_session(request: HttpRequest) -> bool:
     )
 
 
-@lru_cache(maxsize=1024)
-def _page_name_of(path_info: str) -> str | None:
-    try:
-        match = resolve(path_info)
-    except Resolver404:
-        return None
-    name = match.url_name
-    return name if not match.namespace and name in CACHED_PAGES | CACHED_FEEDS else None
-
-
 def _page_name(path_info: str) -> str | None:
-    return None if len(path_info) > _MEMO_MAX_LENGTH else _page_name_of(path_info)
+    match = _resolved(path_info)
+    if match is None or match.namespace or match.url_name not in CACHED_PAGES | CACHED_FEEDS:
+        return None
+    return match.url_name
 
 
 def _key(*, path: str, normalised: str, version: DataVersion) -> str:
@@ -189,38 +219,43 @@ def _normalised(queries: Iterable[BaseModel]) -> str:
     return json.dumps([query.model_dump(mode="json") for query in queries], sort_keys=True)
 
 
-_KNOWN_PARAMETERS = {
-    view: frozenset(name for schema in schemas for name in schema.model_fields)
-    for view, schemas in QUERY_SCHEMAS.items()
-}
 # No catalog path is longer (ids have at most 64 characters): longer paths, and longer
 # queries, are not remembered.
 _MEMO_MAX_LENGTH = 200
 
 
+def _catalog_view(path_info: str) -> str | None:
+    match = _resolved(path_info)
+    if match is None or match.namespace != "api" or match.url_name not in QUERY_SCHEMAS:
+        return None
+    return match.url_name
+
+
+def _resolved(path_info: str) -> ResolverMatch | None:
+    return None if len(path_info) > _MEMO_MAX_LENGTH else _resolved_memoised(path_info)
+
+
 # Memoised, as the validation below: they cost more than the rest of a cached answer
 # (resolve() alone ~80 µs, validating ~20 µs).
 @lru_cache(maxsize=1024)
-def _catalog_view_of(path_info: str) -> str | None:
+def _resolved_memoised(path_info: str) -> ResolverMatch | None:
     try:
-        match = resolve(path_info)
+        return resolve(path_info)
     except Resolver404:
         return None
-    return match.url_name if match.namespace == "api" and match.url_name in QUERY_SCHEMAS else None
 
 
-def _catalog_view(path_info: str) -> str | None:
-    return None if len(path_info) > _MEMO_MAX_LENGTH else _catalog_view_of(path_info)
+def _validated(view: str, query_string: str) -> str | None:
+    # Memoised on the raw query string: a cached answer then never even parses it.
+    if len(query_string) > _MEMO_MAX_LENGTH:
+        return _validate(view, query_string)  # rare and long: not worth the memory
+    return _validate_memoised(view, query_string)
 
 
-def _validated(view: str, given: tuple[tuple[str, str], ...]) -> str | None:
-    if sum(len(value) for _, value in given) > _MEMO_MAX_LENGTH:
-        return _validate(view, given)  # rare and long: not worth the memory
-    return _validate_memoised(view, given)
-
-
-def _validate(view: str, given: tuple[tuple[str, str], ...]) -> str | None:
-    values = dict(given)
+def _validate(view: str, query_string: str) -> str | None:
+    # As request.GET reads it (WSGI's latin-1 text back to the bytes sent, the last of repeated
+    # values); unknown parameters are ignored.
+    values = QueryDict(query_string.encode("iso-8859-1", errors="replace")).dict()
     try:
         return _normalised(
             schema.model_validate(
@@ -236,10 +271,14 @@ _validate_memoised = lru_cache(maxsize=1024)(_validate)
 
 
 @receiver(setting_changed)
-def _markets_changed(*, setting: str, **kwargs: object) -> None:
-    """Which markets validate is a setting (tests override it): memoised answers go with it."""
+def _settings_changed(*, setting: str, **kwargs: object) -> None:
+    """Which markets validate, and which cache holds the version, are settings (tests override
+    them): what was memoised goes with them."""
     if setting == "SPOTIFY_MARKETS":
         _validate_memoised.cache_clear()
+    if setting == "CACHES":
+        _cache_is_per_process.cache_clear()
+        data_version_forget()
 
 
 class ApiResponseCacheMiddleware:
@@ -264,6 +303,9 @@ class ApiResponseCacheMiddleware:
         key = response_key(request, version) if is_api else page_key(request, version)
         if key is None:
             return self.get_response(request)
+        # The route a cached answer or a 304 is counted under (metrics); a view that runs
+        # resolves it again.
+        request.resolver_match = _resolved(request.path_info)
         etag = f'"{key}"'
         # A page also changes with the page state and the clock: only its ETag validates it.
         dated = is_api or _page_name(request.path_info) in CACHED_FEEDS

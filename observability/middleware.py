@@ -1,6 +1,6 @@
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Callable
 
 from django.core.signals import request_finished
@@ -24,7 +24,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        current = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        current = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else secrets.token_hex(16)
         # Kept until the response is closed (request_finished), not only while the middleware
         # runs: Django logs a 4xx or 5xx ("Not Found: /…") after the middleware has returned.
         request_id.set(current)

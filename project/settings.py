@@ -119,7 +119,7 @@ MIDDLEWARE = [
     "observability.middleware.RequestIdMiddleware",
     "observability.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "project.middleware.ContentSecurityPolicyMiddleware",
     # Above the response cache, so that cached answers and 304s get X-Frame-Options too.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "project.middleware.ApiJsonErrorsMiddleware",

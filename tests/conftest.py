@@ -15,6 +15,8 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client
 
+from catalog.caching import data_version_forget
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 API = "https://api.spotify.test/v1"
@@ -80,8 +82,10 @@ def _empty_cache() -> Iterator[None]:
     """Catalog answers and pages are cached keyed on the data version; tests change data
     without a sync."""
     cache.clear()
+    data_version_forget()
     yield
     cache.clear()
+    data_version_forget()
 
 
 @pytest.fixture(autouse=True)

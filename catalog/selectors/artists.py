@@ -17,7 +17,7 @@ from catalog.models import Artist, Release, Snapshot
 from catalog.schemas import ArtistOut, DashboardArtistOut, DashboardReleaseOut, SnapshotOut
 from catalog.selectors.filters import ARTIST_ORDER_SQL, NO_ARTIST_FILTERS, ArtistFilterSet
 from catalog.selectors.snapshots import Page, snapshot_choice_sql
-from common.db import prepared_cursor
+from common.db import one_read
 
 
 def _utc_timestamp_sql(moment: str) -> str:
@@ -138,9 +138,7 @@ def artist_list_json(
         snapshot_json=json_object_sql(SnapshotOut, SNAPSHOT_FIELDS_SQL),
         artist_json=artist_json_sql(schema),
     )
-    with prepared_cursor() as cursor:
-        cursor.execute(sql, [*snapshot_params, *params, *having_params, offset, offset + limit])
-        row = cursor.fetchone()
+    row = one_read(sql, [*snapshot_params, *params, *having_params, offset, offset + limit])
     return None if row is None else str(row[0])
 
 

@@ -15,7 +15,13 @@ from django.utils import timezone
 from django.utils.http import http_date
 
 from catalog import selectors
-from catalog.caching import data_version, data_version_refresh
+from catalog.caching import (
+    VERSION_KEY,
+    DataVersion,
+    data_version,
+    data_version_forget,
+    data_version_refresh,
+)
 from catalog.models import Snapshot
 from tests.factories import ArtistFactory, ReleaseFactory, credit, snapshot_with
 
@@ -121,11 +127,20 @@ def test_a_committed_sync_changes_the_version_and_so_the_answer(client, synced):
     assert stale.status_code == 200
 
 
+@pytest.fixture(params=["local memory", "redis"])
+def version_cache(request: pytest.FixtureRequest) -> str:
+    """The data version kept by each kind of cache: this process's copy, or Redis shared."""
+    if request.param == "redis":
+        request.getfixturevalue("redis_broker")
+    return str(request.param)
+
+
 def test_a_version_read_before_a_sync_committed_never_replaces_the_one_stored_at_the_commit(
-    monkeypatch,
+    monkeypatch, version_cache
 ):
-    """With a cache shared by several servers, a request that read the old version just before a
-    sync committed must not store it over the new one: it would be served until the TTL ends."""
+    """A request that read the old version just before a sync committed must not store it over
+    the new one (in Redis, shared by several servers, or this process's copy): it would be served
+    until the TTL ends."""
     before, after = timezone.now() - timedelta(hours=1), timezone.now()
     reads = iter([before, after])
 
@@ -138,6 +153,24 @@ def test_a_version_read_before_a_sync_committed_never_replaces_the_one_stored_at
     monkeypatch.setattr(selectors, "data_changed_at", changed_at)
     assert data_version().changed_at == before  # this request answers with what it read
     assert data_version().changed_at == after  # every later one sees the commit
+
+
+def test_the_version_is_read_from_the_database_once_per_ttl(synced, version_cache):
+    with CaptureQueriesContext(connection) as queries:
+        first = data_version()
+        assert data_version() == first
+    assert len(queries) == 1
+    data_version_forget()
+    with CaptureQueriesContext(connection) as queries:
+        assert data_version() == first
+    assert len(queries) == 1
+
+
+def test_with_redis_a_version_stored_by_another_server_is_seen_at_once(synced, redis_broker):
+    data_version()
+    newer = DataVersion(tag="newer", changed_at=timezone.now())
+    cache.set(VERSION_KEY, newer)  # another server's sync committed
+    assert data_version() == newer
 
 
 def test_errors_are_not_cached(client, synced, monkeypatch):

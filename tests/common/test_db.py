@@ -1,7 +1,8 @@
+import psycopg
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 
-from common.db import prepared_cursor, repeatable_read
+from common.db import one_read, prepared_cursor, repeatable_read
 
 
 @pytest.mark.django_db(transaction=True)
@@ -27,3 +28,30 @@ def test_prepared_cursor_binds_server_side_and_is_counted_like_any_cursor(
         with prepared_cursor() as cursor:
             cursor.execute("SELECT pg_typeof(%s)::text", [1])
             assert cursor.fetchone() == ("smallint",)
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    return int(pid)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_read_survives_a_connection_the_server_dropped():
+    dropped = _backend_pid()
+    with psycopg.connect(**connection.get_connection_params()) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [dropped])
+
+    assert one_read("SELECT %s::int + 1", [1]) == (2,)  # run again on a new connection
+    assert _backend_pid() != dropped
+
+
+@pytest.mark.django_db
+def test_inside_a_transaction_one_read_cannot_be_repeated_and_fails():
+    dropped = _backend_pid()
+    with psycopg.connect(**connection.get_connection_params()) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [dropped])
+
+    with pytest.raises(OperationalError):
+        one_read("SELECT 1", [])

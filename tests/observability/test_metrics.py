@@ -161,6 +161,21 @@ def test_request_metrics_count_by_route_and_status(client, metrics_token):
     assert after[unmatched] - before.get(unmatched, 0) == 1
 
 
+def test_cached_answers_and_304s_are_counted_under_their_route(client, metrics_token):
+    SnapshotFactory.create()
+    before = scrape(client).get("snr_http_request_duration_seconds_count", {})
+    etag = client.get("/api/releases/")["ETag"]  # the view runs
+    client.get("/api/releases/")  # the cached bytes
+    assert client.get("/api/releases/", headers={"If-None-Match": etag}).status_code == 304
+
+    after = scrape(client)["snr_http_request_duration_seconds_count"]
+
+    ok = (("method", "GET"), ("route", "api:release_list"), ("status", "200"))
+    not_modified = (("method", "GET"), ("route", "api:release_list"), ("status", "304"))
+    assert after[ok] - before.get(ok, 0) == 2
+    assert after[not_modified] - before.get(not_modified, 0) == 1
+
+
 def test_the_database_down_still_answers_with_the_process_metrics(
     client, metrics_token, monkeypatch
 ):

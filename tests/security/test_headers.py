@@ -43,3 +43,38 @@ def test_the_dashboard_has_no_inline_script_or_style_the_policy_would_block(clie
     assert re.findall(r"<style\b", html) == []
     assert re.findall(r"\sstyle=\"", html) == []
     assert re.findall(r"\son[a-z]+=\"", html) == []  # onclick= and friends are inline script
+
+
+def _django_policy(request_factory_path: str = "/") -> str:
+    """What Django's own CSP middleware writes for the current settings."""
+    from django.http import HttpResponse
+    from django.middleware.csp import ContentSecurityPolicyMiddleware
+    from django.test import RequestFactory
+
+    request = RequestFactory().get(request_factory_path)
+    middleware = ContentSecurityPolicyMiddleware(lambda request: HttpResponse())
+    middleware.process_request(request)
+    response = middleware.process_response(request, HttpResponse())
+    return str(response["Content-Security-Policy"])
+
+
+def test_the_policy_written_once_is_the_one_django_writes_and_follows_the_settings(
+    client: Client, settings
+):
+    assert client.get("/api/health/")["Content-Security-Policy"] == _django_policy()
+
+    settings.SECURE_CSP = {**settings.SECURE_CSP, "img-src": ["'self'"]}
+
+    assert client.get("/api/health/")["Content-Security-Policy"] == _django_policy()
+    assert "img-src 'self'" in _django_policy()
+
+
+def test_a_policy_with_a_nonce_is_left_to_django_which_writes_one_per_answer(settings):
+    from django.utils.csp import CSP
+
+    from project.middleware import _site_policies
+
+    assert _site_policies() is not None
+    settings.SECURE_CSP = {**settings.SECURE_CSP, "script-src": [CSP.SELF, CSP.NONCE]}
+
+    assert _site_policies() is None
