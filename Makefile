@@ -32,9 +32,10 @@ run: $(STAMP)
 	scripts/run-local
 
 # Measures every catalogue read (API, dashboard, feed, CSV) under gunicorn with wrk on a 31-day and
-# a year-long data set, against a one-file Django baseline serving the same bytes, and times the
-# sync against the fake Spotify; writes docs/benchmarks.md. Installs wrk from Debian when missing
-# (as root). About 15 minutes; BENCH_SECONDS, BENCH_DATASETS etc. (bench/run.py) make a short run.
+# a year-long data set, against a one-file Django baseline serving the same bytes (both up at once,
+# loaded in alternation), and times the sync against the fake Spotify; writes docs/benchmarks.md.
+# Installs wrk from Debian when missing (as root). About 16 minutes; BENCH_SECONDS, BENCH_DATASETS
+# etc. (bench/run.py) make a short run.
 bench: $(STAMP)
 	scripts/ensure-postgres
 	$(PY) bench/run.py

@@ -3,13 +3,22 @@
 (bench/baseline_app.py); times the sync against the HTTP fake Spotify; writes docs/benchmarks.md.
 Reproducible: fixed data seed, fixed wrk settings.
 
+The machine is shared, so its speed drifts by tens of per cent within minutes: the app and the
+baseline run side by side (idle gunicorn workers cost nothing), and each of the app's loads is
+followed at once by the baseline's on the same bytes, in BENCH_ROUNDS rounds; the share of the
+baseline reported is the median of the rounds' ratios, so what the machine does to both cancels.
+
 Smaller runs for trying it out, from the environment:
-- BENCH_SECONDS: seconds of each wrk load (default 10; the one-connection runs take half);
+- BENCH_SECONDS: the wrk time per URL and kind of load (default 10), split between the rounds:
+  each loaded run lasts BENCH_SECONDS / BENCH_ROUNDS seconds (at least 1), after one 1 s warm-up
+  per URL and server; each one-connection run lasts BENCH_SECONDS / 2;
+- BENCH_ROUNDS: rounds of app-then-baseline runs per URL (default 3);
 - BENCH_DATASETS: `days:artists` pairs (default `31:2500,365:20000`);
 - BENCH_RELEASES_PER_DAY: releases in each day's snapshot (default 100);
 - BENCH_SYNC_SIZES: release counts for the sync runs (default `100,1000,10000`; empty: none);
 - BENCH_DOC, BENCH_RAW: where the report and the raw figures go (default docs/benchmarks.md and
   bench/last-run.json), so that a trial run overwrites neither.
+`--doc-only` writes the report again from the raw figures, measuring nothing.
 """
 
 import json
@@ -23,12 +32,14 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from importlib import metadata
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import psycopg
@@ -41,7 +52,9 @@ BASELINE_FILE = ROOT / "bench" / ".baseline.json"
 PG = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 SYNC_DB = "spotify_bench_sync"
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
-LOAD_ARGS = ["-t2", "-c32", f"-d{SECONDS}s", "--latency"]
+ROUNDS = max(1, int(os.environ.get("BENCH_ROUNDS", "3")))
+LOAD_ARGS = ["-t2", "-c32", f"-d{max(1, round(SECONDS / ROUNDS))}s", "--latency"]
+WARM_UP_ARGS = ["-t2", "-c32", "-d1s"]
 SERIAL_ARGS = ["-t1", "-c1", f"-d{max(1, SECONDS // 2)}s", "--latency"]
 DATASETS = [
     (int(days), int(artists))
@@ -184,11 +197,20 @@ def _gunicorn(
         process.wait(timeout=30)
 
 
+def _warm(wrk: str, url: str) -> None:
+    """Load `url` without measuring: the first requests fill caches (the response cache, Django's
+    URL resolver, the prepared statements of each worker's connection)."""
+    subprocess.run([wrk, *WARM_UP_ARGS, url], check=True, capture_output=True)
+
+
 def _wrk(wrk: str, url: str, *headers: str, serial: bool = False) -> Load:
-    """wrk's figures for `url`: under load (32 connections), or one request at a time."""
+    """wrk's figures for `url`: under load (32 connections; warm it first with `_warm`), or one
+    request at a time (after 1 s of warm-up)."""
     header_args = [arg for header in headers for arg in ("-H", header)]
-    warm_up = ["-t1", "-c1", "-d1s"] if serial else ["-t2", "-c32", f"-d{min(2, SECONDS)}s"]
-    subprocess.run([wrk, *warm_up, *header_args, url], check=True, capture_output=True)
+    if serial:
+        subprocess.run(
+            [wrk, "-t1", "-c1", "-d1s", *header_args, url], check=True, capture_output=True
+        )
     args = SERIAL_ARGS if serial else LOAD_ARGS
     out = subprocess.run(
         [wrk, *args, *header_args, url], check=True, capture_output=True, text=True
@@ -236,55 +258,127 @@ def _seed(days: int, artists: int) -> tuple[dict[str, str], dict[str, Any]]:
     return env, facts
 
 
+def _alternate(
+    wrk: str, baseline_url: str, loads: dict[str, Callable[[], Load]]
+) -> dict[str, dict[str, Any]]:
+    """ROUNDS rounds of each load in `loads` followed at once by the baseline's on `baseline_url`
+    (e.g. cached, baseline, 304, baseline; then again). Each kind's figures are the medians of its
+    runs, and its `ratio` the median of the rounds' ratios to the baseline run right after it, so
+    that a slower or faster stretch of the shared machine weighs on both sides of a ratio; the
+    `baseline` entry is the median of all the baseline's runs."""
+    runs: dict[str, list[tuple[Load, Load]]] = {kind: [] for kind in loads}
+    for _ in range(ROUNDS):
+        for kind, load in loads.items():
+            runs[kind].append((load(), _wrk(wrk, baseline_url)))
+    result: dict[str, dict[str, Any]] = {
+        kind: _medians([load for load, _ in pairs])
+        | {
+            "ratio": round(
+                median(load.requests_per_second / base.requests_per_second for load, base in pairs),
+                4,
+            ),
+            # Each round's req/s: the app's, the baseline's right after.
+            "rounds": [
+                [load.requests_per_second, base.requests_per_second] for load, base in pairs
+            ],
+        }
+        for kind, pairs in runs.items()
+    }
+    result["baseline"] = _medians([base for pairs in runs.values() for _, base in pairs])
+    return result
+
+
+def _medians(loads: list[Load]) -> dict[str, Any]:
+    return {
+        "requests_per_second": round(median(load.requests_per_second for load in loads), 2),
+        "p50_ms": round(median(load.p50_ms for load in loads), 3),
+        "p99_ms": round(median(load.p99_ms for load in loads), 3),
+        "errors": "; ".join(sorted({load.errors for load in loads if load.errors})),
+    }
+
+
+def _not_modified(wrk: str, url: str) -> Callable[[], Load]:
+    """A 304 load of `url`, with the ETag fetched just before each run (the dashboard's changes
+    every minute)."""
+
+    def load() -> Load:
+        etag = _get(url)[1]["ETag"]
+        assert _get(url, {"If-None-Match": etag})[0] == 304, url
+        return _wrk(wrk, url, f"If-None-Match: {etag}")
+
+    return load
+
+
 def bench_reads(wrk: str, days: int, artists: int) -> dict[str, Any]:
-    """For each read: p50 one request at a time with the response cache off; req/s under load,
-    cached and 304; and req/s of the baseline project serving the same bytes."""
+    """For each read: p50 one request at a time with the response cache off; then, with the app
+    (cache off), the app (cache on) and the baseline project serving the same bytes all up, req/s
+    under load cached and 304, each against the baseline's in the same rounds (`_alternate`)."""
     env, facts = _seed(days, artists)
     rows: dict[str, dict[str, Any]] = {}
-    with _gunicorn(env | {"API_RESPONSE_CACHE": "0"}) as base:
-        status, _, body = _get(base + ARTISTS)
+    with ExitStack() as servers, tempfile.TemporaryDirectory() as capture:
+        uncached = servers.enter_context(_gunicorn(env | {"API_RESPONSE_CACHE": "0"}))
+        status, _, body = _get(uncached + ARTISTS)
         assert status == 200, (status, body[:200])
         reads = _reads(json.loads(body)["items"][0]["id"])
         for label, path in reads:
-            status, _, body = _get(base + path)
+            status, _, body = _get(uncached + path)
             assert status == 200, (path, status, body[:200])
-            rows[label] = {"path": path, "p50_ms": _wrk(wrk, base + path, serial=True).p50_ms}
+            rows[label] = {"path": path, "p50_ms": _wrk(wrk, uncached + path, serial=True).p50_ms}
             print(f"{days} days, {label} uncached: p50 {rows[label]['p50_ms']} ms", flush=True)
-        rows["API artists"]["uncached"] = _wrk(wrk, base + ARTISTS).__dict__
-    with tempfile.TemporaryDirectory() as capture:
+
         capture_dir = Path(capture)
-        bench_env = env | {
+        cached_env = env | {
             "API_RESPONSE_CACHE": "1",
             "ROOT_URLCONF": "bench.urls",
             "BENCH_BASELINE_FILE": str(BASELINE_FILE),
         }
-        with _gunicorn(bench_env) as base:
-            for number, (label, path) in enumerate(reads):
-                status, headers, body = _get(base + path)
-                assert status == 200, (path, status, body[:200])
-                (capture_dir / f"{number}.body").write_bytes(body)
-                (capture_dir / f"{number}.json").write_text(
-                    json.dumps({"content_type": headers["Content-Type"], "headers": headers})
-                )
-                row = rows[label] | {"body_bytes": len(body)}
-                row["cached"] = _wrk(wrk, base + path).__dict__
-                if headers.get("ETag"):
-                    # Taken again after the load above: the dashboard's changes every minute.
-                    etag = _get(base + path)[1]["ETag"]
-                    assert _get(base + path, {"If-None-Match": etag})[0] == 304, path
-                    row["304"] = _wrk(wrk, base + path, f"If-None-Match: {etag}").__dict__
-                rows[label] = row
-                print(f"{days} days, {label}: {row}", flush=True)
-            BASELINE_FILE.write_bytes((capture_dir / "0.body").read_bytes())
-            facts["same_middleware"] = _wrk(wrk, base + "/bench/baseline/").__dict__
-        BASELINE_FILE.unlink(missing_ok=True)
+        cached = servers.enter_context(_gunicorn(cached_env))
+        etags = {}
+        for number, (label, path) in enumerate(reads):
+            status, headers, body = _get(cached + path)
+            assert status == 200, (path, status, body[:200])
+            (capture_dir / f"{number}.body").write_bytes(body)
+            (capture_dir / f"{number}.json").write_text(
+                json.dumps({"content_type": headers["Content-Type"], "headers": headers})
+            )
+            rows[label]["body_bytes"] = len(body)
+            etags[label] = bool(headers.get("ETag"))
+        BASELINE_FILE.write_bytes((capture_dir / "0.body").read_bytes())
+        servers.callback(BASELINE_FILE.unlink, missing_ok=True)
         baseline_env = _env(BENCH_CAPTURE_DIR=str(capture_dir))
         del baseline_env["DJANGO_SETTINGS_MODULE"]  # the baseline configures its own
-        with _gunicorn(baseline_env, app="bench.baseline_app", probe="/0/") as base:
-            for number, (label, _path) in enumerate(reads):
-                body = (capture_dir / f"{number}.body").read_bytes()
-                assert _get(f"{base}/{number}/")[2] == body
-                rows[label]["baseline"] = _wrk(wrk, f"{base}/{number}/").__dict__
+        baseline = servers.enter_context(
+            _gunicorn(baseline_env, app="bench.baseline_app", probe="/0/")
+        )
+        # The machine's speed, comparable between runs and machines (see _machine).
+        facts["baseline_p50_ms"] = _wrk(wrk, f"{baseline}/0/", serial=True).p50_ms
+        print(f"{days} days, baseline p50 (CPU speed): {facts['baseline_p50_ms']} ms", flush=True)
+
+        for number, (label, path) in enumerate(reads):
+            baseline_url = f"{baseline}/{number}/"
+            assert _get(baseline_url)[2] == (capture_dir / f"{number}.body").read_bytes()
+            loads: dict[str, Callable[[], Load]] = {"cached": partial(_wrk, wrk, cached + path)}
+            if etags[label]:
+                loads["304"] = _not_modified(wrk, cached + path)
+            if path == ARTISTS:
+                loads["uncached"] = partial(_wrk, wrk, uncached + ARTISTS)
+                # The app's trivial view of the same bytes, through all its middleware.
+                loads["same_middleware"] = partial(_wrk, wrk, cached + "/bench/baseline/")
+                _warm(wrk, uncached + ARTISTS)
+                _warm(wrk, cached + "/bench/baseline/")
+            _warm(wrk, cached + path)
+            _warm(wrk, baseline_url)
+            measured = _alternate(wrk, baseline_url, loads)
+            if "same_middleware" in measured:
+                facts["same_middleware"] = measured.pop("same_middleware")
+            rows[label] |= measured
+            shares = ", ".join(
+                f"{kind} {figures['requests_per_second']:,.0f} req/s ({figures['ratio']:.2f}×)"
+                for kind, figures in measured.items()
+                if "ratio" in figures
+            )
+            baseline_rps = measured["baseline"]["requests_per_second"]
+            print(f"{days} days, {label}: {shares}; baseline {baseline_rps:,.0f}", flush=True)
     return {"days": days, "artists": artists, "facts": facts, "rows": rows}
 
 
@@ -340,7 +434,18 @@ def _load_average() -> str:
     return " / ".join(f"{load:.1f}" for load in os.getloadavg())
 
 
-def _machine(facts: dict[str, object]) -> list[tuple[str, str]]:
+def _cpu_speed(runs: list[dict[str, Any]]) -> str:
+    """The baseline's p50 for the `/api/artists/?limit=50` bytes, one request at a time: Django and
+    gunicorn answering fixed bytes, no database, so it measures the core (and what shares it)."""
+    figures = [
+        f"{run['facts']['baseline_p50_ms']:.2f} ms ({run['days']} days)"
+        for run in runs
+        if "baseline_p50_ms" in run["facts"]
+    ]
+    return ", ".join(figures) or "not measured"
+
+
+def _machine(facts: dict[str, object], runs: list[dict[str, Any]]) -> list[tuple[str, str]]:
     cpu = next(
         (
             line.split(":", 1)[1].strip()
@@ -361,6 +466,11 @@ def _machine(facts: dict[str, object]) -> list[tuple[str, str]]:
     return [
         ("CPU", cpu),
         ("Cores (nproc)", str(os.cpu_count())),
+        (
+            "CPU speed: the baseline's p50 for the `/api/artists/?limit=50` bytes, one request "
+            "at a time (lower is faster)",
+            _cpu_speed(runs),
+        ),
         ("Memory", f"{memory_kb / 1024 / 1024:.1f} GiB"),
         ("OS", f"{platform.system()} {platform.release()}"),
         ("Python", platform.python_version()),
@@ -379,6 +489,11 @@ def _rps(row: dict[str, Any], kind: str) -> float | None:
 
 
 def _share(row: dict[str, Any], kind: str) -> float | None:
+    """The median of the rounds' ratios to the baseline (`_alternate`); for a raw file from before
+    the rounds, the ratio of the two req/s."""
+    load = row.get(kind)
+    if load and "ratio" in load:
+        return float(load["ratio"])
     rps, baseline = _rps(row, kind), _rps(row, "baseline")
     return rps / baseline if rps is not None and baseline else None
 
@@ -395,14 +510,16 @@ def _dataset_table(run: dict[str, Any]) -> list[str]:
     facts = run["facts"]
     seeded = ", ".join(f"{count:,} {name}" for name, count in facts["seeded"].items())
     same = facts["same_middleware"]["requests_per_second"]
-    artists_baseline = _rps(run["rows"]["API artists"], "baseline") or 1.0
+    same_share = facts["same_middleware"].get("ratio") or same / (
+        _rps(run["rows"]["API artists"], "baseline") or 1.0
+    )
     return [
         f"## {_dataset_name(run)}",
         "",
         f"Seeded in {facts['seed_seconds']} s: {seeded}. In brackets, the share of the baseline's "
         "req/s for the same bytes. The app's trivial view of those `/api/artists/?limit=50` "
         f"bytes through all its middleware (bench/urls.py): {same:,.0f} req/s "
-        f"({same / artists_baseline:.2f}× the baseline).",
+        f"({same_share:.2f}× the baseline).",
         "",
         "| request | bytes | p50 uncached, 1 connection | uncached req/s | cached req/s "
         "| 304 req/s | baseline req/s |",
@@ -472,6 +589,31 @@ def _sync_section(syncs: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+def _load_method(settings: dict[str, Any]) -> str:
+    load = " ".join(settings["load"])
+    if "rounds" not in settings:  # a raw file from before the rounds
+        return (
+            f"*req/s*: wrk `{load}` after a 2 s warm-up, one run per URL and kind: the app's "
+            "(*uncached* with the response cache off, *cached* with it on, *304* with the answer's "
+            "`If-None-Match`), then minutes later the baseline's; in brackets, the ratio of the two."
+        )
+    return (
+        "*req/s*: the app with the response cache off (*uncached*), the app with it on (*cached*, "
+        "and *304* with the answer's `If-None-Match`, for answers that carry an ETag) and the "
+        "baseline all run at the same time, two of them idle while wrk loads the third. For each "
+        f"URL, after wrk `{' '.join(settings['warm_up'])}` on each server, {settings['rounds']} "
+        f"rounds of wrk `{load}` in which each of the app's loads is followed at once by the "
+        "baseline's on the same bytes (cached, baseline, 304, baseline; then again). The tables "
+        "give the median req/s of each kind's runs and, in brackets, the median of the rounds' "
+        "ratios of the app's req/s to the baseline's right after it: the 2 cores are shared and "
+        "their speed changes by tens of per cent within minutes, which a ratio of neighbouring runs "
+        "cancels. The targets judge those ratios. *CPU speed* (machine table): the baseline's p50 "
+        "one request at a time (wrk as for *p50 uncached*) for the `/api/artists/?limit=50` bytes, "
+        "i.e. Django and gunicorn answering fixed bytes without the database, to compare the "
+        "machines (and how busy they were) of two runs: the app's times scale with it."
+    )
+
+
 def write_doc(results: dict[str, Any]) -> str:
     runs, facts, settings = results["runs"], results["facts"], results["settings"]
     lines = [
@@ -484,20 +626,18 @@ def write_doc(results: dict[str, Any]) -> str:
         "",
         "| | |",
         "|---|---|",
-        *(f"| {key} | {value} |" for key, value in _machine(facts)),
+        *(f"| {key} | {value} |" for key, value in _machine(facts, runs)),
         "",
         "## How the reads are measured",
         "",
         "gunicorn, 2 sync workers, DEBUG off, local-memory cache, persistent database "
-        "connections. *p50 uncached*: wrk `" + " ".join(settings["serial"]) + "` with "
-        "`API_RESPONSE_CACHE=0`, i.e. the server's time for one request at a time. *req/s*: wrk `"
-        + " ".join(settings["load"])
-        + "` after a 2 s warm-up; *cached* with the response cache on, *304* with the answer's "
-        "`If-None-Match` (only for answers that carry an ETag). *baseline*: bench/baseline_app.py, "
-        "a separate one-file Django project with only `SecurityMiddleware` and `CommonMiddleware` "
-        "under the same gunicorn settings, answering the bytes and headers captured from each "
-        "URL. Each data set: `bench.seed.seed(days=…, artists=…)`, "
-        f"{settings['releases_per_day']} releases a day, then `VACUUM ANALYZE`.",
+        "connections. *p50 uncached*: wrk `" + " ".join(settings["serial"]) + "` after 1 s of "
+        "warm-up, with `API_RESPONSE_CACHE=0`, i.e. the server's time for one request at a time. "
+        "*baseline*: bench/baseline_app.py, a separate one-file Django project with only "
+        "`SecurityMiddleware` and `CommonMiddleware` under the same gunicorn settings, answering "
+        "the bytes and headers captured from each URL. " + _load_method(settings) + " Each data "
+        f"set: `bench.seed.seed(days=…, artists=…)`, {settings['releases_per_day']} releases a "
+        "day, then `VACUUM ANALYZE`.",
         "",
     ]
     for run in runs:
@@ -508,6 +648,9 @@ def write_doc(results: dict[str, Any]) -> str:
 
 
 def main() -> None:
+    if set(sys.argv[1:]) - {"--doc-only"}:
+        # Anything else (`--help` included) would otherwise start the whole run.
+        sys.exit(f"usage: bench/run.py [--doc-only]\n\n{__doc__}")
     if "--doc-only" not in sys.argv:
         wrk = _ensure_wrk()
         # The pages name their CSS and scripts through the manifest that DEBUG off needs.
@@ -522,6 +665,8 @@ def main() -> None:
             "settings": {
                 "serial": SERIAL_ARGS,
                 "load": LOAD_ARGS,
+                "warm_up": WARM_UP_ARGS,
+                "rounds": ROUNDS,
                 "releases_per_day": RELEASES_PER_DAY,
             },
         }
