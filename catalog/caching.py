@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
@@ -50,6 +50,14 @@ STORED_HEADERS = ("Content-Type", "Vary", "Content-Language")
 class DataVersion:
     tag: str
     changed_at: datetime | None
+
+    @cached_property
+    def last_modified(self) -> tuple[int, str] | None:
+        """The change's time in whole seconds, and as a Last-Modified header."""
+        if self.changed_at is None:
+            return None
+        seconds = int(self.changed_at.timestamp())
+        return seconds, http_date(seconds)
 
 
 def data_version() -> DataVersion:
@@ -309,16 +317,16 @@ class ApiResponseCacheMiddleware:
         etag = f'"{key}"'
         # A page also changes with the page state and the clock: only its ETag validates it.
         dated = is_api or _page_name(request.path_info) in CACHED_FEEDS
-        last_modified = (
-            int(version.changed_at.timestamp()) if version.changed_at and dated else None
+        last_modified = version.last_modified if dated else None
+        not_modified = get_conditional_response(
+            request, etag=etag, last_modified=last_modified[0] if last_modified else None
         )
-        not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
         response = not_modified or self._response(request, key)
         if response.status_code not in (200, 304):
             return response
         response["ETag"] = etag
         if last_modified is not None:
-            response["Last-Modified"] = http_date(last_modified)
+            response["Last-Modified"] = last_modified[1]
         elif "Last-Modified" in response:
             del response["Last-Modified"]
         if dated:

@@ -35,8 +35,20 @@ HTTP_REQUEST_SECONDS = Histogram(
 )
 
 
+# Any token is a method to a client; series are kept for these, the rest count as "other".
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def http_request_observe(*, method: str, route: str, status: int, seconds: float) -> None:
-    HTTP_REQUEST_SECONDS.labels(method=method, route=route, status=str(status)).observe(seconds)
+    method = method if method in HTTP_METHODS else "other"
+    _request_histogram(method, route, status).observe(seconds)
+
+
+@cache
+def _request_histogram(method: str, route: str, status: int) -> Histogram:
+    # labels() validates its arguments and takes a lock on every call: each of the few series
+    # (routes and statuses are ours, methods a fixed few) is looked up once.
+    return HTTP_REQUEST_SECONDS.labels(method=method, route=route, status=str(status))
 
 
 def metrics_view(*, collectors: Iterable[Collector]) -> Callable[[HttpRequest], HttpResponse]:

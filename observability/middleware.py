@@ -23,7 +23,8 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        # META, not request.headers: that builds a dict of every header, for this one.
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         current = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else secrets.token_hex(16)
         # Kept until the response is closed (request_finished), not only while the middleware
         # runs: Django logs a 4xx or 5xx ("Not Found: /…") after the middleware has returned.

@@ -161,6 +161,18 @@ def test_request_metrics_count_by_route_and_status(client, metrics_token):
     assert after[unmatched] - before.get(unmatched, 0) == 1
 
 
+def test_a_method_of_the_clients_own_invention_makes_no_series_of_its_own(client, metrics_token):
+    before = scrape(client).get("snr_http_request_duration_seconds_count", {})
+    client.generic("BREW", "/api/health/live")
+    client.generic("FROBNICATE", "/api/health/live")
+
+    after = scrape(client)["snr_http_request_duration_seconds_count"]
+
+    other = (("method", "other"), ("route", "api:health_live"), ("status", "405"))
+    assert after[other] - before.get(other, 0) == 2
+    assert not any(dict(labels)["method"] in ("BREW", "FROBNICATE") for labels in after)
+
+
 def test_cached_answers_and_304s_are_counted_under_their_route(client, metrics_token):
     SnapshotFactory.create()
     before = scrape(client).get("snr_http_request_duration_seconds_count", {})
