@@ -2,22 +2,23 @@
 
 from datetime import date
 
-from django.utils.dateformat import format as date_format
+from django.utils.dates import MONTHS_3
 
 from catalog.models import Release
 
-_PRECISION_FORMATS: dict[str, str] = {
-    Release.Precision.DAY: "j M Y",
-    Release.Precision.MONTH: "M Y",
-    Release.Precision.YEAR: "Y",
-}
-
 
 def release_date_label(*, release_date: str, precision: str) -> str:
-    """Spotify's date at the precision Spotify gives: "20 Nov 2026", "Nov 2026" or "2026"."""
+    """Spotify's date at the precision Spotify gives: "20 Nov 2026", "Nov 2026" or "2026" (the
+    date filter's "j M Y", "M Y" and "Y", written directly: the grid labels 24 dates a page)."""
     parts = release_date.split("-")
     try:
         day = date(*(int(part) for part in parts), *([1] * (3 - len(parts))))
     except (TypeError, ValueError):
         return str(release_date)
-    return date_format(day, _PRECISION_FORMATS.get(precision, "j M Y"))
+    year = f"{day.year:04d}"
+    if precision == Release.Precision.YEAR:
+        return year
+    month = f"{MONTHS_3[day.month].title()} {year}"
+    if precision == Release.Precision.MONTH:
+        return month
+    return f"{day.day} {month}"
