@@ -3,6 +3,7 @@ artist with a page of its releases (the API and the artist page)."""
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -234,7 +235,28 @@ class ArtistCard:
     more: str
 
 
-def artist_card(*, artist: dict[str, Any], releases: list[dict[str, Any]]) -> ArtistCard:
+class ArtistUrls:
+    """The artist pages' URLs for a page of cards: reversed once, the id put in its place
+    (Spotify's ids are base 62: a URL carries them as they are; any other id is reversed)."""
+
+    _SPOTIFY_ID = re.compile(r"[0-9A-Za-z]+")
+    _PLACEHOLDER = "0"
+
+    def __init__(self) -> None:
+        url = reverse("artist-detail", args=[self._PLACEHOLDER])
+        # The placeholder is the path's last character but for the trailing slash, if any.
+        cut = url.rindex(self._PLACEHOLDER)
+        self._prefix, self._suffix = url[:cut], url[cut + 1 :]
+
+    def __call__(self, spotify_id: str) -> str:
+        if self._SPOTIFY_ID.fullmatch(spotify_id) is None:
+            return reverse("artist-detail", args=[spotify_id])
+        return f"{self._prefix}{spotify_id}{self._suffix}"
+
+
+def artist_card(
+    *, artist: dict[str, Any], releases: list[dict[str, Any]], urls: ArtistUrls
+) -> ArtistCard:
     """The card of an artist in the API's shape (`DashboardArtistOut`'s fields as JSON gives
     them) and its passing releases (`DashboardReleaseOut`'s), newest first."""
     latest = releases[0] if releases else None
@@ -242,7 +264,7 @@ def artist_card(*, artist: dict[str, Any], releases: list[dict[str, Any]]) -> Ar
     return ArtistCard(
         id=artist["id"],
         name=artist["name"],
-        url=reverse("artist-detail", args=[artist["id"]]),
+        url=urls(artist["id"]),
         spotify_url=artist["spotify_url"],
         image=(latest and latest["image"]) or artist["image"],
         initial=artist["name"][:1].upper(),
@@ -299,9 +321,13 @@ def artist_grid(
         )
     # Written by our own SQL from DashboardArtistOut's fields: read as they are, not validated
     # again field by field.
+    urls = ArtistUrls()
     return ArtistGrid(
         page=Paginator(range(page.count), per_page).get_page(page_number),
-        cards=[artist_card(artist=item, releases=item["releases"] or []) for item in page.items],
+        cards=[
+            artist_card(artist=item, releases=item["releases"] or [], urls=urls)
+            for item in page.items
+        ],
     )
 
 

@@ -11,7 +11,7 @@ from django.db.models import F, Q, Value
 from django.utils import timezone
 
 from catalog.models import Artist, Release, ReleaseArtist
-from catalog.selectors.artists import ArtistGrid, artist_card
+from catalog.selectors.artists import ArtistGrid, ArtistUrls, artist_card
 from catalog.selectors.filters import ArtistFilterSet, SearchText
 from catalog.selectors.sync_runs import sync_latest_succeeded_started_at
 
@@ -68,6 +68,7 @@ def following_artist_grid(
     page = Paginator(ordered, per_page).get_page(page_number)
     # Releases first seen since then came with the latest successful sync: "New".
     new_since = sync_latest_succeeded_started_at()
+    urls = ArtistUrls()
     cards = [
         artist_card(
             artist={
@@ -88,6 +89,7 @@ def following_artist_grid(
                 }
                 for release in releases[artist.pk]
             ],
+            urls=urls,
         )
         for artist in page.object_list
     ]

@@ -13,7 +13,7 @@ from catalog.labels import release_date_label
 from catalog.models import Release
 from catalog.schemas import ArtistOut, DashboardArtistOut, ReleaseOut
 from catalog.selectors import ArtistFilterSet, artist_grid, artist_list
-from catalog.selectors.artists import artist_json_sql
+from catalog.selectors.artists import ArtistUrls, artist_json_sql
 from tests.factories import ArtistFactory, ReleaseFactory, SyncRunFactory, credit, snapshot_with
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +147,8 @@ def test_only_releases_first_seen_by_the_latest_successful_sync_are_new(snapshot
     ).cards
     assert card.latest is not None
     assert card.latest.new is True
+
+
+@pytest.mark.parametrize("spotify_id", ["4Z8W4fKeB5YxbusRsdQVPb", "0", "x y", "é"])
+def test_card_urls_are_the_artist_pages_reversed(spotify_id):
+    assert ArtistUrls()(spotify_id) == reverse("artist-detail", args=[spotify_id])
