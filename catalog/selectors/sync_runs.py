@@ -1,6 +1,5 @@
 """Reads of sync runs and the sync's schedule and queue."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,7 +17,7 @@ from catalog.models import SyncRun
 from catalog.selectors.filters import LATEST_SUCCEEDED_SYNC_STARTED_SQL
 from catalog.sync_lock import sync_lock_held_by_another_session
 from catalog.task_queue import SYNC_HANDOFF_KEY
-from common.db import prepared_cursor
+from common.db import model_columns_sql, model_from_row, prepared_cursor
 from spotify.conf import configured_markets
 
 SYNC_SCHEDULE_NAME = "sync-new-releases"
@@ -65,7 +64,7 @@ def sync_overview() -> SyncOverview:
         rows = cursor.fetchall()
     # Every row carries the schedule: there is one row even when no run matched.
     scheduled, next_run_at = rows[0][:2]
-    picked = {row[2]: _run_from_db(row[3:]) for row in rows if row[2] is not None}
+    picked = {row[2]: model_from_row(SyncRun, row[3:]) for row in rows if row[2] is not None}
     newest_running = picked.get("running")
     # A `running` row without the lock was left by a worker that died: it is not in progress.
     in_progress = newest_running if newest_running and sync_lock_held_by_another_session() else None
@@ -89,24 +88,12 @@ def sync_overview() -> SyncOverview:
     )
 
 
-_RUN_FIELDS = SyncRun._meta.concrete_fields
-
-
-def _run_from_db(values: Sequence[Any]) -> SyncRun:
-    """A run from its columns as `_RUN_FIELDS` lists them, converted as the ORM converts them."""
-    converted = []
-    for run_field, value in zip(_RUN_FIELDS, values, strict=True):
-        from_db_value = getattr(run_field, "from_db_value", None)
-        converted.append(value if from_db_value is None else from_db_value(value, None, connection))
-    return SyncRun.from_db(connection.alias, [f.attname for f in _RUN_FIELDS], converted)
-
-
 # Parameters: the schedule's name, then the statuses (running; succeeded and failed; succeeded).
 # `picked` names each run the card shows by its role; the one-row start keeps the schedule when
 # no run matches. Ties of `started_at` go to the newer row.
 SYNC_OVERVIEW_SQL = f"""
 SELECT schedule.id IS NOT NULL, schedule.next_run, picked.role,
-    {", ".join(f"run.{run_field.column}" for run_field in _RUN_FIELDS)}
+    {model_columns_sql(SyncRun, "run")}
 FROM (SELECT) one
 LEFT JOIN LATERAL (
     SELECT id, next_run FROM {Schedule._meta.db_table} WHERE name = %s ORDER BY id LIMIT 1
