@@ -112,6 +112,26 @@ def test_anonymous_visitor_sees_artists_and_no_action_buttons(client, catalog):
     assert "Sign in" in html
 
 
+def test_a_card_escapes_what_spotify_sends_and_shows_three_genres(client):
+    artist = ArtistFactory.create(
+        name="<i>Ana & Bo</i>", genres=["r&b", "<b>pop</b>", "soul", "jazz"], image_url=""
+    )
+    release = ReleaseFactory.create(name="<script>x</script>", image_url="")
+    credit(release, artist)
+    credit(second := ReleaseFactory.create(release_date_sort=date(2026, 1, 1)), artist)
+    snapshot_with([release, second])
+    html = client.get("/").content.decode()
+    assert '<ul class="genres" aria-label="Genres">' in html
+    assert "<li>r&amp;b</li><li>&lt;b&gt;pop&lt;/b&gt;</li><li>soul</li>" in html
+    assert "jazz" not in html
+    assert "&lt;i&gt;Ana &amp; Bo&lt;/i&gt;" in html
+    assert '<span class="cover-fallback">&amp;</span>' not in html
+    assert '<span class="cover-fallback">&lt;</span>' in html
+    assert "&lt;script&gt;x&lt;/script&gt;" in html
+    assert "and 1 more new release<" in html
+    assert f'href="/artists/{artist.spotify_id}/"' in html
+
+
 def test_staff_sees_refresh_and_connect(manager_client, catalog):
     html = manager_client.get("/").content.decode()
     assert "Refresh now" in html
