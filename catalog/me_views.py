@@ -30,7 +30,7 @@ from catalog.playlists import (
     playlist_enable,
 )
 from catalog.scheduling import playlist_refresh_enqueue
-from catalog.selectors import ArtistFilterSet, ReleaseFilters, sync_latest_succeeded_started_at
+from catalog.selectors import ArtistFilterSet, ReleaseFilters
 from catalog.selectors.following_grid import following_artist_grid
 from catalog.views import (
     ARTISTS_PER_PAGE,
@@ -80,7 +80,6 @@ def following(request: HtmxHttpRequest, query: FollowingQuery) -> HttpResponse:
         "release_types": RELEASE_TYPES,
         "new_only": query.new,
         "exclude_various_artists": query.exclude_various_artists,
-        "new_since": sync_latest_succeeded_started_at(),
         "filtered": bool(search or release_type or query.new or query.exclude_various_artists),
         "feed_url": _feed_url(request.user),
         "csv_url": None,

@@ -75,8 +75,8 @@ class ArtistOut(Schema):
 
 
 class DashboardReleaseOut(ReleaseOut):
-    # For the "New" badge.
-    first_seen_at: datetime
+    # The "New" badge: first seen by the latest successful sync.
+    new: bool
 
 
 class DashboardArtistOut(ArtistOut):

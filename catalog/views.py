@@ -150,14 +150,7 @@ def dashboard(request: HtmxHttpRequest, query: DashboardQuery) -> HttpResponse:
             else None
         )
         return render_to_string(
-            "catalog/dashboard.html#artist-results",
-            {
-                **context,
-                "grid": grid,
-                # Releases first seen since then came with the latest successful sync: "New".
-                "new_since": sync_latest_succeeded_started_at(),
-            },
-            request,
+            "catalog/dashboard.html#artist-results", {**context, "grid": grid}, request
         )
 
     results = fragment_cached(request=request, name="artist-results", render=artist_results)

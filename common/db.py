@@ -5,6 +5,7 @@ from typing import Any
 import psycopg
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.backends.utils import CursorWrapper
+from django.db.models import Model
 
 
 @contextmanager
@@ -58,3 +59,19 @@ def _server_binding_cursor() -> CursorWrapper:
     if connection.queries_logged:
         return connection.make_debug_cursor(cursor)  # type: ignore[arg-type]
     return connection.make_cursor(cursor)  # type: ignore[arg-type]
+
+
+def model_columns_sql(model: type[Model], alias: str) -> str:
+    """The model's concrete columns as `alias.column, …`, in the order `model_from_row` reads."""
+    return ", ".join(f"{alias}.{field.column}" for field in model._meta.concrete_fields)
+
+
+def model_from_row[M: Model](model: type[M], values: Sequence[Any]) -> M:
+    """An instance from `model_columns_sql`'s columns as a cursor gives them, converted as the
+    ORM converts them (a JSON field's text, say): for reads run through `prepared_cursor`."""
+    fields = model._meta.concrete_fields
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        from_db_value = getattr(field, "from_db_value", None)
+        converted.append(value if from_db_value is None else from_db_value(value, None, connection))
+    return model.from_db(connection.alias, [field.attname for field in fields], converted)

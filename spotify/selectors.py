@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from common.db import prepared_cursor
 from spotify.conf import is_demo_mode
 from spotify.models import SpotifyConnection, UserConnection
 
@@ -17,6 +18,14 @@ _STATUS_FIELDS = (
     "expires_at",
     "needs_reconnect",
     "reconnect_reason",
+)
+
+
+# Prepared (common.db.prepared_cursor): every page's header reads it. Plain fields, whose
+# columns are their names; the first row by id, as `.first()` read it.
+_STATUS_SQL = (
+    f"SELECT {', '.join(_STATUS_FIELDS)} FROM {SpotifyConnection._meta.db_table}"  # noqa: S608 (names from the model, the slot as a parameter)
+    " WHERE slot = %s ORDER BY id LIMIT 1"
 )
 
 
@@ -35,12 +44,10 @@ class ConnectionStatus:
 def connection_status() -> ConnectionStatus:
     """Which token the sync will use: `demo` (the bundled fake), `user` (the connected account's)
     or `app` (Client Credentials: no connection, or one that needs reconnecting)."""
-    row = (
-        SpotifyConnection.objects.filter(slot=SpotifyConnection.SLOT)
-        .values(*_STATUS_FIELDS)
-        .first()
-    )
-    if row is None:
+    with prepared_cursor() as cursor:
+        cursor.execute(_STATUS_SQL, [SpotifyConnection.SLOT])
+        values = cursor.fetchone()
+    if values is None:
         return ConnectionStatus(
             mode="demo" if is_demo_mode() else "app",
             connected=False,
@@ -51,6 +58,7 @@ def connection_status() -> ConnectionStatus:
             reconnect_reason="",
             scope="",
         )
+    row = dict(zip(_STATUS_FIELDS, values, strict=True))
     mode: ConnectionMode = "demo" if is_demo_mode() else "app" if row["needs_reconnect"] else "user"
     return ConnectionStatus(mode=mode, connected=True, **row)
 

@@ -3,6 +3,7 @@ artist with a page of its releases (the API and the artist page)."""
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -11,11 +12,20 @@ from typing import Any, get_args
 from django.core.paginator import Page as PaginatorPage
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Max, Window
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
+from django.utils.text import capfirst
 from ninja import Schema
 
+from catalog.labels import release_date_label
 from catalog.models import Artist, Release, Snapshot
-from catalog.schemas import ArtistOut, DashboardArtistOut, DashboardReleaseOut, SnapshotOut
-from catalog.selectors.filters import ARTIST_ORDER_SQL, NO_ARTIST_FILTERS, ArtistFilterSet
+from catalog.schemas import ArtistOut, DashboardArtistOut, SnapshotOut
+from catalog.selectors.filters import (
+    ARTIST_ORDER_SQL,
+    LATEST_SUCCEEDED_SYNC_START_SQL,
+    NO_ARTIST_FILTERS,
+    ArtistFilterSet,
+)
 from catalog.selectors.snapshots import Page, snapshot_choice_sql
 from common.db import one_read
 
@@ -47,9 +57,11 @@ RELEASE_FIELDS_SQL = {
     "spotify_url": "release.spotify_url",
     "label": "release.label",
     "popularity": "release.popularity",
-    # Microseconds kept: compared with the latest successful sync's start for the "New" badge.
+    # Microseconds kept: a polling client passes it back as `first_seen_after`.
     "first_seen_at": """to_char(release.first_seen_at AT TIME ZONE 'UTC',
         'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
+    # The "New" badge: first seen by the latest successful sync, read in the same statement.
+    "new": f"release.first_seen_at >= {LATEST_SUCCEEDED_SYNC_START_SQL}",
 }
 ARTIST_FIELDS_SQL = {
     "id": "artist.spotify_id",
@@ -181,13 +193,99 @@ FROM snapshot
 """
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class CardRelease:
+    """A release as an artist card shows it, its labels written once here rather than by
+    template filters on every render."""
+
+    name: str
+    album_type: str
+    # "Album", "Single", …
+    album_type_label: str
+    release_date: str
+    # At Spotify's precision: "20 Nov 2026", "Nov 2026" or "2026".
+    release_date_label: str
+    image: str | None
+    # First seen by the latest successful sync: the "New" badge.
+    new: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ArtistCard:
-    artist: DashboardArtistOut
+    """An artist of the dashboard's grid (and the "Following" one), ready to print."""
+
+    id: str
+    name: str
+    # The artist's page on this site.
+    url: str
+    spotify_url: str
+    # The latest release's cover, else the artist's picture.
+    image: str | None
+    # When there is no image: the name's first letter, upper-cased.
+    initial: str
+    # The first three.
+    genres: list[str]
     # The artist's newest release that passes the filters.
-    latest: DashboardReleaseOut | None
+    latest: CardRelease | None
     # Releases of this artist in the snapshot (after the filters), the latest one included.
     release_count: int
+    # "and 2 more new releases", or "" when the latest is the only one.
+    more: str
+
+
+class ArtistUrls:
+    """The artist pages' URLs for a page of cards: reversed once, the id put in its place
+    (Spotify's ids are base 62: a URL carries them as they are; any other id is reversed)."""
+
+    _SPOTIFY_ID = re.compile(r"[0-9A-Za-z]+")
+    _PLACEHOLDER = "0"
+
+    def __init__(self) -> None:
+        url = reverse("artist-detail", args=[self._PLACEHOLDER])
+        # The placeholder is the path's last character but for the trailing slash, if any.
+        cut = url.rindex(self._PLACEHOLDER)
+        self._prefix, self._suffix = url[:cut], url[cut + 1 :]
+
+    def __call__(self, spotify_id: str) -> str:
+        if self._SPOTIFY_ID.fullmatch(spotify_id) is None:
+            return reverse("artist-detail", args=[spotify_id])
+        return f"{self._prefix}{spotify_id}{self._suffix}"
+
+
+def artist_card(
+    *, artist: dict[str, Any], releases: list[dict[str, Any]], urls: ArtistUrls
+) -> ArtistCard:
+    """The card of an artist in the API's shape (`DashboardArtistOut`'s fields as JSON gives
+    them) and its passing releases (`DashboardReleaseOut`'s), newest first."""
+    latest = releases[0] if releases else None
+    more_count = len(releases) - 1
+    return ArtistCard(
+        id=artist["id"],
+        name=artist["name"],
+        url=urls(artist["id"]),
+        spotify_url=artist["spotify_url"],
+        image=(latest and latest["image"]) or artist["image"],
+        initial=artist["name"][:1].upper(),
+        genres=artist["genres"][:3],
+        latest=None
+        if latest is None
+        else CardRelease(
+            name=latest["name"],
+            album_type=latest["album_type"],
+            album_type_label=capfirst(latest["album_type"]),
+            release_date=latest["release_date"],
+            release_date_label=release_date_label(
+                release_date=latest["release_date"],
+                precision=latest["release_date_precision"],
+            ),
+            image=latest["image"],
+            new=latest["new"],
+        ),
+        release_count=len(releases),
+        more=(
+            f"and {more_count} more new release{pluralize(more_count)}" if more_count > 0 else ""
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -200,7 +298,8 @@ def artist_grid(
     *, snapshot: Snapshot, filters: ArtistFilterSet, page_number: int, per_page: int
 ) -> ArtistGrid:
     """The dashboard's page of `artist_list`: page numbers (past the last page shows the last
-    page), and each artist's latest release. One statement, two past the last page."""
+    page), and each artist's card (its latest release, whether the latest successful sync first
+    saw it). One statement, two past the last page."""
     page = artist_list(
         snapshot=snapshot,
         limit=per_page,
@@ -218,16 +317,14 @@ def artist_grid(
             filters=filters,
             schema=DashboardArtistOut,
         )
-    artists = [DashboardArtistOut.model_validate(item) for item in page.items]
+    # Written by our own SQL from DashboardArtistOut's fields: read as they are, not validated
+    # again field by field.
+    urls = ArtistUrls()
     return ArtistGrid(
         page=Paginator(range(page.count), per_page).get_page(page_number),
         cards=[
-            ArtistCard(
-                artist=artist,
-                latest=artist.releases[0] if artist.releases else None,
-                release_count=len(artist.releases),
-            )
-            for artist in artists
+            artist_card(artist=item, releases=item["releases"] or [], urls=urls)
+            for item in page.items
         ],
     )
 

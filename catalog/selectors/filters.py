@@ -113,9 +113,10 @@ class SearchText(Func):
 
 def search_contains_sql(column: str) -> str:
     """`SearchText(column)` contains `SearchText(%s)`, LIKE's wildcards taken literally: the
-    form the trigram indexes on artist and release names serve."""
-    return rf"""catalog_search_text({column}) LIKE '%%' || replace(replace(replace(
-    catalog_search_text(%s), '\', '\\'), '%%', '\%%'), '_', '\_') || '%%'"""
+    form the trigram indexes on artist and release names serve. The pattern is a subquery, so
+    a prepared statement's generic plan works it out once, not for every row."""
+    return rf"""catalog_search_text({column}) LIKE (SELECT '%%' || replace(replace(replace(
+    catalog_search_text(%s), '\', '\\'), '%%', '\%%'), '_', '\_') || '%%')"""
 
 
 @dataclass(frozen=True)

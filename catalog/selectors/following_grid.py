@@ -1,5 +1,5 @@
-"""The "Following" view's grid: the dashboard's cards (catalog.selectors.artists.ArtistGrid, the
-API's shapes) over the recent releases of the artists one user follows. A user's follows are a
+"""The "Following" view's grid: the dashboard's cards (catalog.selectors.artists.ArtistGrid)
+over the recent releases of the artists one user follows. A user's follows are a
 few hundred artists at most in practice, so their releases of the window are read in one query
 and grouped here; the main grid's one-statement SQL is bound to a snapshot."""
 
@@ -11,9 +11,9 @@ from django.db.models import F, Q, Value
 from django.utils import timezone
 
 from catalog.models import Artist, Release, ReleaseArtist
-from catalog.schemas import DashboardArtistOut, DashboardReleaseOut
-from catalog.selectors.artists import ArtistCard, ArtistGrid
+from catalog.selectors.artists import ArtistGrid, ArtistUrls, artist_card
 from catalog.selectors.filters import ArtistFilterSet, SearchText
+from catalog.selectors.sync_runs import sync_latest_succeeded_started_at
 
 
 def following_artist_grid(
@@ -66,33 +66,33 @@ def following_artist_grid(
         key=lambda a: (-_day_number(releases[a.pk][0].release_date_sort), a.name, a.pk),
     )
     page = Paginator(ordered, per_page).get_page(page_number)
-    cards = []
-    for artist in page.object_list:
-        shaped = DashboardArtistOut.model_validate(
-            {
+    # Releases first seen since then came with the latest successful sync: "New".
+    new_since = sync_latest_succeeded_started_at()
+    urls = ArtistUrls()
+    cards = [
+        artist_card(
+            artist={
                 "id": artist.spotify_id,
                 "name": artist.name,
                 "spotify_url": artist.spotify_url,
-                "uri": artist.uri,
                 "image": artist.image_url or None,
                 "genres": artist.genres,
-                "popularity": artist.popularity,
-                "followers": artist.followers,
-                "latest_release_date": releases[artist.pk][0].release_date_sort,
-                # Shaped from the models, passed on as the shape's dicts.
-                "releases": [
-                    DashboardReleaseOut.model_validate(release).model_dump()
-                    for release in releases[artist.pk]
-                ],
-            }
+            },
+            releases=[
+                {
+                    "name": release.name,
+                    "album_type": release.album_type,
+                    "release_date": release.release_date,
+                    "release_date_precision": release.release_date_precision,
+                    "image": release.image_url or None,
+                    "new": new_since is not None and release.first_seen_at >= new_since,
+                }
+                for release in releases[artist.pk]
+            ],
+            urls=urls,
         )
-        cards.append(
-            ArtistCard(
-                artist=shaped,
-                latest=shaped.releases[0] if shaped.releases else None,
-                release_count=len(shaped.releases),
-            )
-        )
+        for artist in page.object_list
+    ]
     return ArtistGrid(page=page, cards=cards)
 
 

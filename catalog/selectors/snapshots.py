@@ -9,6 +9,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Greatest
 
 from catalog.models import Snapshot, SyncRun
+from common.db import model_columns_sql, model_from_row, prepared_cursor
 from spotify.conf import default_market
 
 
@@ -31,12 +32,16 @@ def snapshot_choice_sql(*, day: date | None, market: str | None) -> tuple[str, l
 
 
 def snapshot_latest(*, day: date | None = None, market: str | None = None) -> Snapshot | None:
+    """The snapshot reads serve (see `snapshot_choice_sql`): prepared, as every page reads it."""
     condition, params = snapshot_choice_sql(day=day, market=market)
-    return (
-        Snapshot.objects.filter(RawSQL(condition, params, output_field=BooleanField()))  # noqa: S611 (fixed SQL, values as parameters)
-        .order_by("-date", "-fetched_at")
-        .first()
-    )
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            f"SELECT {model_columns_sql(Snapshot, 'snapshot')} FROM {Snapshot._meta.db_table} "  # noqa: S608 (names from the model, values as parameters)
+            f"snapshot WHERE {condition} ORDER BY date DESC, fetched_at DESC LIMIT 1",
+            params,
+        )
+        row = cursor.fetchone()
+    return None if row is None else model_from_row(Snapshot, row)
 
 
 def snapshot_list(*, limit: int, offset: int, market: str | None = None) -> Page:

@@ -17,6 +17,7 @@ from catalog.models import SyncRun
 from catalog.selectors.filters import LATEST_SUCCEEDED_SYNC_STARTED_SQL
 from catalog.sync_lock import sync_lock_held_by_another_session
 from catalog.task_queue import SYNC_HANDOFF_KEY
+from common.db import model_columns_sql, model_from_row, prepared_cursor
 from spotify.conf import configured_markets
 
 SYNC_SCHEDULE_NAME = "sync-new-releases"
@@ -46,25 +47,69 @@ def sync_latest_succeeded_started_at() -> datetime | None:
 
 
 def sync_overview() -> SyncOverview:
-    newest_running = SyncRun.objects.filter(status=SyncRun.Status.RUNNING).order_by("-pk").first()
+    """The sync card's state in one statement (prepared: read on every page): the newest
+    `running` run, the latest run that ran to its end, the latest success (kept only when that
+    run failed) and the schedule."""
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            SYNC_OVERVIEW_SQL,
+            [
+                SYNC_SCHEDULE_NAME,
+                SyncRun.Status.RUNNING,
+                SyncRun.Status.SUCCEEDED,
+                SyncRun.Status.FAILED,
+                SyncRun.Status.SUCCEEDED,
+            ],
+        )
+        rows = cursor.fetchall()
+    # Every row carries the schedule: there is one row even when no run matched.
+    scheduled, next_run_at = rows[0][:2]
+    picked = {row[2]: model_from_row(SyncRun, row[3:]) for row in rows if row[2] is not None}
+    newest_running = picked.get("running")
     # A `running` row without the lock was left by a worker that died: it is not in progress.
     in_progress = newest_running if newest_running and sync_lock_held_by_another_session() else None
-    ended = SyncRun.objects.filter(status__in=[SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED])
-    last = ended.order_by("-started_at", "-pk").first()
-    last_success = None
-    if last is not None and last.status == SyncRun.Status.FAILED:
-        last_success = (
-            ended.filter(status=SyncRun.Status.SUCCEEDED).order_by("-started_at", "-pk").first()
-        )
-    schedule = Schedule.objects.filter(name=SYNC_SCHEDULE_NAME).order_by("pk").first()
+    last = picked.get("last")
+    last_success = (
+        picked.get("last_success")
+        if last is not None and last.status == SyncRun.Status.FAILED
+        else None
+    )
     return SyncOverview(
         in_progress=in_progress,
         last=last,
         last_success=last_success,
-        next_run_at=schedule.next_run if schedule else None,
-        scheduled=schedule is not None,
-        markets=_last_run_per_market(ended) if len(configured_markets()) > 1 else [],
+        next_run_at=next_run_at,
+        scheduled=scheduled,
+        markets=_last_run_per_market(
+            SyncRun.objects.filter(status__in=[SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED])
+        )
+        if len(configured_markets()) > 1
+        else [],
     )
+
+
+# Parameters: the schedule's name, then the statuses (running; succeeded and failed; succeeded).
+# `picked` names each run the card shows by its role; the one-row start keeps the schedule when
+# no run matches. Ties of `started_at` go to the newer row.
+SYNC_OVERVIEW_SQL = f"""
+SELECT schedule.id IS NOT NULL, schedule.next_run, picked.role,
+    {model_columns_sql(SyncRun, "run")}
+FROM (SELECT) one
+LEFT JOIN LATERAL (
+    SELECT id, next_run FROM {Schedule._meta.db_table} WHERE name = %s ORDER BY id LIMIT 1
+) schedule ON TRUE
+LEFT JOIN LATERAL (
+    (SELECT id, 'running' AS role FROM {SyncRun._meta.db_table}
+        WHERE status = %s ORDER BY id DESC LIMIT 1)
+    UNION ALL
+    (SELECT id, 'last' FROM {SyncRun._meta.db_table}
+        WHERE status IN (%s, %s) ORDER BY started_at DESC, id DESC LIMIT 1)
+    UNION ALL
+    (SELECT id, 'last_success' FROM {SyncRun._meta.db_table}
+        WHERE status = %s ORDER BY started_at DESC, id DESC LIMIT 1)
+) picked ON TRUE
+LEFT JOIN {SyncRun._meta.db_table} run ON run.id = picked.id
+"""  # noqa: S608 (table and column names from the models, values as parameters)
 
 
 def _last_run_per_market(ended: QuerySet[SyncRun]) -> list[SyncRun]:

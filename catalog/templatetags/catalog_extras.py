@@ -1,33 +1,22 @@
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from django import template
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.utils.timesince import timesince, timeuntil
 
-from catalog.models import Release
+from catalog.labels import release_date_label
 
 register = template.Library()
-
-_PRECISION_FORMATS: dict[str, str] = {
-    Release.Precision.DAY: "j M Y",
-    Release.Precision.MONTH: "M Y",
-    Release.Precision.YEAR: "Y",
-}
 
 
 @register.filter
 def release_date(release: Any) -> str:
     """Spotify's date at the precision Spotify gives: "20 Nov 2026", "Nov 2026" or "2026" (from
     a model or the API's release shape alike)."""
-    precision = release.release_date_precision
-    parts = release.release_date.split("-")
-    try:
-        day = date(*(int(part) for part in parts), *([1] * (3 - len(parts))))
-    except (TypeError, ValueError):
-        return str(release.release_date)
-    return date_format(day, _PRECISION_FORMATS.get(precision, "j M Y"))
+    return release_date_label(
+        release_date=release.release_date, precision=release.release_date_precision
+    )
 
 
 @register.filter
