@@ -22,9 +22,9 @@ from catalog.models import Artist, Release, Snapshot
 from catalog.schemas import ArtistOut, DashboardArtistOut, SnapshotOut
 from catalog.selectors.filters import (
     ARTIST_ORDER_SQL,
-    LATEST_SUCCEEDED_SYNC_START_SQL,
     NO_ARTIST_FILTERS,
     ArtistFilterSet,
+    first_seen_by_latest_sync_sql,
 )
 from catalog.selectors.snapshots import Page, snapshot_choice_sql
 from common.db import one_read
@@ -61,7 +61,7 @@ RELEASE_FIELDS_SQL = {
     "first_seen_at": """to_char(release.first_seen_at AT TIME ZONE 'UTC',
         'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
     # The "New" badge: first seen by the latest successful sync, read in the same statement.
-    "new": f"release.first_seen_at >= {LATEST_SUCCEEDED_SYNC_START_SQL}",
+    "new": first_seen_by_latest_sync_sql("release"),
 }
 ARTIST_FIELDS_SQL = {
     "id": "artist.spotify_id",

@@ -56,7 +56,7 @@ class ReleaseFilters:
             conditions.append(f"{release}.first_seen_at >= %s")
             params.append(self.first_seen_since)
         if self.new_only:
-            conditions.append(f"{release}.first_seen_at >= {LATEST_SUCCEEDED_SYNC_START_SQL}")
+            conditions.append(first_seen_by_latest_sync_sql(release))
         if self.first_seen_after:
             conditions.append(f"{release}.first_seen_at > %s")
             params.append(self.first_seen_after)
@@ -87,6 +87,14 @@ LATEST_SUCCEEDED_SYNC_STARTED_SQL = f"""(SELECT started_at FROM catalog_syncrun
 LATEST_SUCCEEDED_SYNC_START_SQL = (
     f"coalesce({LATEST_SUCCEEDED_SYNC_STARTED_SQL}, 'infinity'::timestamptz)"
 )
+
+
+def first_seen_by_latest_sync_sql(release: str) -> str:
+    """The release aliased `release` came with the latest successful sync: `new=true`, and the
+    dashboard's "New" badge."""
+    return f"{release}.first_seen_at >= {LATEST_SUCCEEDED_SYNC_START_SQL}"
+
+
 # Completed with "= <a release id>": that release credits Spotify's "Various Artists" (by id, or
 # by name for compilations that credit a look-alike artist).
 CREDITED_TO_VARIOUS_ARTISTS_SQL = f"""
