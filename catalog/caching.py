@@ -40,8 +40,9 @@ CACHED_PREFIXES = ("/api/artists/", "/api/releases/", "/api/snapshots/")
 CACHED_PAGES = frozenset({"dashboard", "artist-detail"})
 # The feed shows no user's anything: cached for everyone.
 CACHED_FEEDS = frozenset({"release-feed"})
-# Request headers that choose what a page renders (an HTMX partial, or a history restore).
-PAGE_VARIANT_HEADERS = ("HX-Request", "HX-History-Restore-Request")
+# Request headers that choose what a page renders (an HTMX partial, or a history restore), as
+# request.META names them: request.headers would build a dict of every header for these two.
+PAGE_VARIANT_HEADERS = ("HTTP_HX_REQUEST", "HTTP_HX_HISTORY_RESTORE_REQUEST")
 # Kept from the view's answer; the security headers are set again by the middleware around.
 STORED_HEADERS = ("Content-Type", "Vary", "Content-Language")
 
@@ -171,7 +172,7 @@ def page_key(request: HttpRequest, version: DataVersion) -> str | None:
     name = _page_name(request.path_info)
     if name is None:
         return None
-    variant = [request.headers.get(header, "") for header in PAGE_VARIANT_HEADERS]
+    variant = [request.META.get(header, "") for header in PAGE_VARIANT_HEADERS]
     if name in CACHED_PAGES:
         if _has_session(request):
             return None
@@ -305,7 +306,8 @@ class ApiResponseCacheMiddleware:
         if request.method != "GET":
             return self.get_response(request)
         is_api = request.path.startswith(CACHED_PREFIXES)
-        if not is_api and _page_name(request.path_info) is None:
+        page = None if is_api else _page_name(request.path_info)
+        if not is_api and page is None:
             return self.get_response(request)
         version = data_version()
         key = response_key(request, version) if is_api else page_key(request, version)
@@ -316,7 +318,7 @@ class ApiResponseCacheMiddleware:
         request.resolver_match = _resolved(request.path_info)
         etag = f'"{key}"'
         # A page also changes with the page state and the clock: only its ETag validates it.
-        dated = is_api or _page_name(request.path_info) in CACHED_FEEDS
+        dated = is_api or page in CACHED_FEEDS
         last_modified = version.last_modified if dated else None
         not_modified = get_conditional_response(
             request, etag=etag, last_modified=last_modified[0] if last_modified else None
