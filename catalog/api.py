@@ -104,7 +104,8 @@ def artist_list(
     filters: Query[ArtistFilters],
     novelty: Query[NoveltyFilters],
 ) -> HttpResponse:
-    # PostgreSQL writes the document (see selectors.artist_list_json); ninja passes it through.
+    # PostgreSQL writes the answer's bytes (see selectors.artist_list_json); ninja passes them
+    # through.
     document = selectors.artist_list_json(
         day=choice.date,
         market=choice.market,
@@ -115,8 +116,9 @@ def artist_list(
     if document is None:
         if choice.date is not None:
             raise HttpError(404, f"No snapshot for {choice.date.isoformat()}")
-        return _json_response({"snapshot": None, "count": 0, "items": []})
-    return _json_response(json.loads(document))
+        # What ninja's renderer writes for it (`json.dumps` defaults).
+        document = json.dumps({"snapshot": None, "count": 0, "items": []}).encode()
+    return HttpResponse(document, content_type="application/json; charset=utf-8")
 
 
 def artist_filter_set(
@@ -133,12 +135,6 @@ def artist_filter_set(
         ),
         ordering=filters.ordering,
     )
-
-
-def _json_response(body: dict[str, Any]) -> HttpResponse:
-    """The bytes ninja's renderer would write (`json.dumps` defaults), from data that is JSON
-    already: PostgreSQL's own spacing and raw UTF-8 would change the answers' bytes."""
-    return HttpResponse(json.dumps(body), content_type="application/json; charset=utf-8")
 
 
 @router.get(

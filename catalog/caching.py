@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from catalog import selectors
 from catalog.api import QUERY_SCHEMAS
+from common.middleware import ApiConsistentReadsMiddleware
 from spotify.conf import is_demo_mode
 from spotify.selectors import connection_status
 
@@ -297,10 +298,14 @@ class ApiResponseCacheMiddleware:
 
     Right after the security middleware (settings.MIDDLEWARE): a cached answer or a 304 runs no
     session, auth, CSRF, messages, axes or htmx middleware, and makes no query, yet carries the
-    same security headers as any answer, set on the way out by the middleware above it."""
+    same security headers as any answer, set on the way out by the middleware above it. An API
+    read that is not cached skips them too: its view is called from here (`_api_view`), in a
+    consistent read as under the full stack. Pages still go through them all (they show the
+    signed-in user, CSRF tokens, messages)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
+        self.api_view_response = ApiConsistentReadsMiddleware(_api_view)
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if request.method != "GET":
@@ -323,7 +328,15 @@ class ApiResponseCacheMiddleware:
         not_modified = get_conditional_response(
             request, etag=etag, last_modified=last_modified[0] if last_modified else None
         )
-        response = not_modified or self._response(request, key)
+        view_response = self.api_view_response if is_api else self.get_response
+        response = not_modified or self._response(request, key, view_response)
+        if (
+            not not_modified
+            and isinstance(response, HttpResponse)
+            and "Content-Length" not in response
+        ):
+            # CommonMiddleware, further in, sets it on the others: no answer is sent chunked.
+            response["Content-Length"] = str(len(response.content))
         if response.status_code not in (200, 304):
             return response
         response["ETag"] = etag
@@ -338,16 +351,21 @@ class ApiResponseCacheMiddleware:
             patch_cache_control(response, no_cache=True)
         return response
 
-    def _response(self, request: HttpRequest, key: str) -> HttpResponseBase:
+    def _response(
+        self,
+        request: HttpRequest,
+        key: str,
+        view_response: Callable[[HttpRequest], HttpResponseBase],
+    ) -> HttpResponseBase:
         if not settings.API_RESPONSE_CACHE:
-            return self.get_response(request)
+            return view_response(request)
         cached: tuple[tuple[tuple[str, str], ...], bytes] | None = cache.get(
             f"catalog:response:{key}"
         )
         if cached is not None:
             headers, body = cached
             return HttpResponse(body, headers=dict(headers))
-        response = self.get_response(request)
+        response = view_response(request)
         if (
             response.status_code == 200
             and isinstance(response, HttpResponse)
@@ -362,6 +380,16 @@ class ApiResponseCacheMiddleware:
                 timeout=settings.API_RESPONSE_CACHE_SECONDS,
             )
         return response
+
+
+def _api_view(request: HttpRequest) -> HttpResponseBase:
+    """The resolved API view, called as Django's handler calls it: django-ninja turns its errors
+    into JSON answers, and what escapes it meets the exception handling above, as from any
+    view."""
+    match = request.resolver_match
+    assert match is not None  # set by ApiResponseCacheMiddleware
+    response: HttpResponseBase = match.func(request, *match.args, **match.kwargs)
+    return response
 
 
 def _entry_allowed(key: str) -> bool:

@@ -8,7 +8,6 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.core.signals import setting_changed
-from django.db import InterfaceError, OperationalError
 from django.dispatch import receiver
 from django.http import (
     Http404,
@@ -19,11 +18,10 @@ from django.http import (
     JsonResponse,
 )
 from django.middleware import csp
-from django.urls import Resolver404, resolve
 from django.utils.csp import CSP, build_policy
 from django.views import defaults
 
-from common.db import repeatable_read
+from common.middleware import DATABASE_DOWN
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +66,6 @@ def _csp_changed(*, setting: str, **kwargs: object) -> None:
         _site_policies.cache_clear()
 
 
-# What a lost or unreachable database raises; anything else stays a 500, i.e. a bug to fix.
-DATABASE_DOWN = (OperationalError, InterfaceError)
 DATABASE_DOWN_RETRY_AFTER_SECONDS = 30
 DATABASE_DOWN_DETAIL = "The database is unavailable; try again in a moment"
 # Raised by views for a 4xx (django-ninja's own `/api/` home raises Http404): never a 500.
@@ -136,46 +132,6 @@ def _json_error(status: int, allow: str | None) -> JsonResponse:
     if allow:
         response["Allow"] = allow
     return response
-
-
-# Views (namespace:url_name) that read their whole answer in ONE SQL statement, or none. A statement
-# always reads one database snapshot by itself, so these need no transaction (and its three round
-# trips); liveness must answer with the database down.
-ONE_STATEMENT_VIEWS = frozenset({"api:artist_list", "api:health_live"})
-
-
-class ApiConsistentReadsMiddleware:
-    """Every GET under /api/ reads from one database snapshot (REPEATABLE READ): the several
-    queries behind one response never straddle a sync's commit, so a response never mixes two
-    syncs. Writes are untouched; ONE_STATEMENT_VIEWS have that guarantee without a transaction."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if (
-            request.method not in ("GET", "HEAD")
-            or not request.path.startswith("/api/")
-            or _view_name(request) in ONE_STATEMENT_VIEWS
-        ):
-            return self.get_response(request)
-        response: HttpResponse | None = None
-        try:
-            with repeatable_read():
-                response = self.get_response(request)
-        except DATABASE_DOWN:
-            if response is not None:
-                return response  # read only: a failed COMMIT changes nothing the answer said
-            # No transaction to be had: the view meets the failure and answers in its own words.
-            return self.get_response(request)
-        return response
-
-
-def _view_name(request: HttpRequest) -> str | None:
-    try:
-        return resolve(request.path_info).view_name
-    except Resolver404:
-        return None
 
 
 class DatabaseUnavailableMiddleware:

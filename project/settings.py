@@ -137,7 +137,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
     # The view's several queries read one database snapshot.
-    "project.middleware.ApiConsistentReadsMiddleware",
+    "common.middleware.ApiConsistentReadsMiddleware",
 ]
 
 # `make bench` swaps in bench.urls, which adds its baseline view; nothing else should.

@@ -19,30 +19,22 @@ from ninja import Schema
 
 from catalog.labels import release_date_label
 from catalog.models import Artist, Release, Snapshot
-from catalog.schemas import ArtistOut, DashboardArtistOut, SnapshotOut
+from catalog.schemas import ArtistListOut, ArtistOut, DashboardArtistOut, SnapshotOut
 from catalog.selectors.filters import (
     ARTIST_ORDER_SQL,
     NO_ARTIST_FILTERS,
     ArtistFilterSet,
     first_seen_by_latest_sync_sql,
 )
+from catalog.selectors.json_text import ascii_json, json_text_sql
 from catalog.selectors.snapshots import Page, snapshot_choice_sql
 from common.db import one_read
-
-
-def _utc_timestamp_sql(moment: str) -> str:
-    """A timestamptz as Django's JSON encoder writes it: UTC, milliseconds (if any), then Z."""
-    utc = f"({moment} AT TIME ZONE 'UTC')"
-    return f"""to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS') || CASE
-        WHEN extract(microseconds FROM {utc})::bigint %% 1000000 = 0 THEN 'Z'
-        ELSE to_char({utc}, '.MS"Z"') END"""
-
 
 # How SQL writes each field of the shapes (catalog.schemas): the JSON objects below are generated
 # from the schemas' fields, so a field added to a schema must be added here (or the import fails).
 SNAPSHOT_FIELDS_SQL = {
     "date": "snapshot.date",
-    "fetched_at": _utc_timestamp_sql("snapshot.fetched_at"),
+    "fetched_at": "snapshot.fetched_at",
     "source": "snapshot.source",
     "market": "nullif(snapshot.market, '')",
 }
@@ -72,13 +64,14 @@ ARTIST_FIELDS_SQL = {
     "genres": "artist.genres",
     "popularity": "artist.popularity",
     "followers": "artist.followers",
-    "latest_release_date": "artist.latest_release_date",
-    "releases": """(
-                SELECT json_agg({release} ORDER BY release.release_date_sort DESC NULLS LAST,
-                    release.name)
+    # The artist list's own (ARTIST_LIST_SQL's `listed`): its passing releases.
+    "latest_release_date": "listed.latest_release_date",
+    "releases": """coalesce((
+                SELECT '[' || string_agg({release}, ', ' ORDER BY
+                    release.release_date_sort DESC NULLS LAST, release.name) || ']'
                 FROM catalog_release release
-                WHERE release.id = ANY(artist.release_ids)
-            )""",
+                WHERE release.id = ANY(listed.release_ids)
+            ), '[]')""",
 }
 
 
@@ -95,9 +88,9 @@ def _release_schema(artist_schema: type[Schema]) -> type[Schema]:
 
 @lru_cache(maxsize=8)
 def artist_json_sql(artist_schema: type[Schema]) -> str:
-    release = json_object_sql(_release_schema(artist_schema), RELEASE_FIELDS_SQL)
+    release = json_text_sql(_release_schema(artist_schema), RELEASE_FIELDS_SQL)
     fields = ARTIST_FIELDS_SQL | {"releases": ARTIST_FIELDS_SQL["releases"].format(release=release)}
-    return json_object_sql(artist_schema, fields)
+    return json_text_sql(artist_schema, fields)
 
 
 def artist_list(
@@ -128,10 +121,11 @@ def artist_list_json(
     offset: int,
     filters: ArtistFilterSet = NO_ARTIST_FILTERS,
     schema: type[Schema] = ArtistOut,
-) -> str | None:
-    """The `/api/artists/` answer as JSON text: the snapshot (`snapshot_pk`'s, else the market's
-    (the default one when None) on that day, else its latest), the count, and a page of artists with their releases, each written from
-    `schema`'s fields. None when there is no such snapshot.
+) -> bytes | None:
+    """The `/api/artists/` answer as JSON text, the bytes `json.dumps` would write: the snapshot
+    (`snapshot_pk`'s, else the market's (the default one when None) on that day, else its
+    latest), the count, and a page of artists with their releases, each written from `schema`'s
+    fields. None when there is no such snapshot.
 
     PostgreSQL writes the whole document in ONE statement. One statement reads one database
     snapshot, so the answer never mixes two syncs without any transaction, and no row reaches
@@ -147,27 +141,36 @@ def artist_list_json(
         conditions=" AND ".join(conditions) or "TRUE",
         having=having,
         order=ARTIST_ORDER_SQL[filters.ordering],
-        snapshot_json=json_object_sql(SnapshotOut, SNAPSHOT_FIELDS_SQL),
+        document=ARTIST_LIST_DOCUMENT_SQL,
         artist_json=artist_json_sql(schema),
     )
     row = one_read(sql, [*snapshot_params, *params, *having_params, offset, offset + limit])
-    return None if row is None else str(row[0])
+    return None if row is None else ascii_json(row[0])
 
+
+# `ArtistListOut`'s fields, from ARTIST_LIST_SQL's snapshot and listing.
+ARTIST_LIST_DOCUMENT_SQL = json_text_sql(
+    ArtistListOut,
+    {
+        "snapshot": json_text_sql(SnapshotOut, SNAPSHOT_FIELDS_SQL),
+        "count": "listing.count",
+        "items": "coalesce(listing.items, '[]')",
+    },
+)
 
 # Parameters: the snapshot's, the conditions', the group condition's, then the page's bounds
-# (offset, offset + limit). `numbered` holds every matching artist, numbered in the requested
-# order, with the ids of its releases that pass the filters; the count is theirs, the page a range
-# of their numbers.
+# (offset, offset + limit). `listed` holds every matching artist's id, numbered in the requested
+# order, with the ids of its releases that pass the filters; `listing` counts them and writes the
+# page (a range of their numbers), whose artists' other columns are read for the page only.
 ARTIST_LIST_SQL = """
 WITH snapshot AS (
     SELECT id, date, fetched_at, source, market FROM catalog_snapshot
     WHERE {snapshot_condition}
     ORDER BY date DESC, fetched_at DESC
     LIMIT 1
-), numbered AS (
+), listed AS (
     SELECT
-        artist.id, artist.spotify_id, artist.name, artist.spotify_url, artist.uri, artist.image_url,
-        artist.genres, artist.popularity, artist.followers,
+        artist.id,
         max(release.release_date_sort) AS latest_release_date,
         array_agg(release.id) AS release_ids,
         row_number() OVER (ORDER BY {order}) AS position
@@ -180,16 +183,16 @@ WITH snapshot AS (
     GROUP BY artist.id
     HAVING {having}
 )
-SELECT json_build_object(
-    'snapshot', {snapshot_json},
-    'count', (SELECT count(*) FROM numbered),
-    'items', coalesce((
-        SELECT json_agg({artist_json} ORDER BY artist.position)
-        FROM numbered artist
-        WHERE artist.position > %s AND artist.position <= %s
-    ), '[]')
-)::text
-FROM snapshot
+SELECT {document}
+FROM snapshot, (
+    SELECT
+        count(*) AS count,
+        '[' || string_agg(
+            (SELECT {artist_json} FROM catalog_artist artist WHERE artist.id = listed.id),
+            ', ' ORDER BY listed.position
+        ) FILTER (WHERE listed.position > %s AND listed.position <= %s) || ']' AS items
+    FROM listed
+) listing
 """
 
 

@@ -24,16 +24,19 @@ EVERY_FILTER = (
 )
 
 
-def test_the_body_is_what_json_dumps_writes_non_ascii_escaped(client):
+@pytest.mark.parametrize(
+    "artist_name", ["Björk Guðmundsdóttir ✓", "DEL \x7f, tab \t, astral 😀", "\\x41 \\U0001F600"]
+)
+def test_the_body_is_what_json_dumps_writes_non_ascii_escaped(client, artist_name):
     release = ReleaseFactory.create(name='Vespertine "Live" \\ naïve')
-    credit(release, ArtistFactory.create(name="Björk Guðmundsdóttir ✓"))
+    credit(release, ArtistFactory.create(name=artist_name, genres=["pop", "décor ✓"]))
     snapshot_with([release])
 
     response = client.get("/api/artists/")
 
     assert response["Content-Type"] == "application/json; charset=utf-8"
     assert response.content == json.dumps(response.json()).encode()
-    assert b"Bj\\u00f6rk" in response.content
+    assert response.json()["items"][0]["name"] == artist_name
     assert response.json()["items"][0]["releases"][0]["name"] == 'Vespertine "Live" \\ naïve'
 
 

@@ -334,11 +334,7 @@ def test_the_feed_and_artist_pages_are_served_from_the_cache(client, synced):
         assert len(queries) == 0
 
 
-@pytest.mark.parametrize("path", CATALOG_PAGES)
-def test_a_cached_answer_skips_session_auth_and_csrf_and_keeps_the_security_headers(
-    client, synced, path, monkeypatch
-):
-    uncached = client.get(path)
+def _spy_on_session_auth_and_csrf(monkeypatch) -> list[str]:
     ran: list[str] = []
     for middleware in (SessionMiddleware, AuthenticationMiddleware, CsrfViewMiddleware):
         original = middleware.process_request
@@ -348,6 +344,15 @@ def test_a_cached_answer_skips_session_auth_and_csrf_and_keeps_the_security_head
             return original(self, request)
 
         monkeypatch.setattr(middleware, "process_request", spy)
+    return ran
+
+
+@pytest.mark.parametrize("path", CATALOG_PAGES)
+def test_a_cached_answer_skips_session_auth_and_csrf_and_keeps_the_security_headers(
+    client, synced, path, monkeypatch
+):
+    uncached = client.get(path)
+    ran = _spy_on_session_auth_and_csrf(monkeypatch)
     cached = client.get(path)
     assert uncached.status_code == cached.status_code == 200
     assert ran == []
@@ -355,6 +360,47 @@ def test_a_cached_answer_skips_session_auth_and_csrf_and_keeps_the_security_head
         assert cached.get(header) == uncached.get(header), header
     assert cached["X-Frame-Options"] == "DENY"
     assert "Content-Security-Policy" in cached
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/artists/", "/api/releases/", "/api/snapshots/", "/api/artists/?q=%C3%B8"]
+)
+def test_an_uncached_api_read_skips_session_auth_and_csrf_too(
+    client, synced, path, settings, monkeypatch
+):
+    settings.API_RESPONSE_CACHE = False
+    ran = _spy_on_session_auth_and_csrf(monkeypatch)
+
+    response = client.get(path)
+
+    assert response.status_code == 200
+    assert ran == []
+    assert response["X-Frame-Options"] == "DENY"
+    assert "Content-Security-Policy" in response
+    assert response["ETag"]
+
+
+def test_other_api_routes_and_pages_still_run_session_auth_and_csrf(
+    client, synced, settings, monkeypatch
+):
+    settings.API_RESPONSE_CACHE = False
+    ran = _spy_on_session_auth_and_csrf(monkeypatch)
+
+    everything = {"SessionMiddleware", "AuthenticationMiddleware", "CsrfViewMiddleware"}
+    assert client.get("/api/me/artists/").status_code == 401
+    assert set(ran) == everything
+    ran.clear()
+    assert client.get("/").status_code == 200
+    assert set(ran) == everything
+
+
+@pytest.mark.parametrize("cache_on", [True, False], ids=["cache", "no-cache"])
+@pytest.mark.parametrize("path", [*CATALOG_PAGES, "/api/artists/?limit=-1"])
+def test_catalog_answers_are_never_sent_chunked(client, synced, settings, path, cache_on):
+    settings.API_RESPONSE_CACHE = cache_on
+    for _ in range(2):  # stored, then from the cache
+        response = client.get(path)
+        assert int(response["Content-Length"]) == len(response.content)
 
 
 def test_staff_and_anonymous_pages_never_leak_into_each_other(client, synced):
