@@ -34,7 +34,6 @@ from catalog.selectors import (
     ReleaseFilters,
     artist_grid,
     snapshot_latest,
-    sync_latest_succeeded_started_at,
     sync_overview,
     sync_task_finished,
 )
@@ -225,7 +224,6 @@ def artist_detail(request: HttpRequest, page: Pagination, spotify_id: str) -> Ht
         "last_shown": page.offset + len(releases.releases),
         "previous_url": _page_url(request, offset=previous_offset),
         "next_url": _page_url(request, offset=next_offset),
-        "new_since": sync_latest_succeeded_started_at(),
     }
     return render(request, "catalog/artist_detail.html", context)
 

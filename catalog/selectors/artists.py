@@ -24,6 +24,7 @@ from catalog.selectors.filters import (
     ARTIST_ORDER_SQL,
     NO_ARTIST_FILTERS,
     ArtistFilterSet,
+    first_seen_by_latest_sync,
     first_seen_by_latest_sync_sql,
 )
 from catalog.selectors.json_text import ascii_json, json_text_sql
@@ -356,7 +357,10 @@ def artist_detail(*, spotify_id: str, limit: int, offset: int) -> ArtistDetail |
     releases = Release.objects.filter(credits__artist=artist)
     page: list[Any] = list(
         releases.annotate(
-            total=Window(Count("pk")), latest=Window(Max("release_date_sort"))
+            total=Window(Count("pk")),
+            latest=Window(Max("release_date_sort")),
+            # The "New" badge.
+            new=first_seen_by_latest_sync(),
         ).order_by(F("release_date_sort").desc(nulls_last=True), "name", "pk")[
             offset : offset + limit
         ]

@@ -80,8 +80,8 @@ class ReleaseFilters:
 
 
 # The latest successful sync's start (`new=true`: releases first seen since), or, before any, a
-# moment no release can be first seen after. The one definition of "latest successful sync"
-# (`sync_latest_succeeded_started_at` runs it alone); in SQL, so a filter costs no query of its own.
+# moment no release can be first seen after. The one definition of "latest successful sync"; in
+# SQL, so that a filter or a badge costs no query of its own.
 LATEST_SUCCEEDED_SYNC_STARTED_SQL = f"""(SELECT started_at FROM catalog_syncrun
     WHERE status = '{SyncRun.Status.SUCCEEDED}' ORDER BY started_at DESC LIMIT 1)"""  # noqa: S608
 LATEST_SUCCEEDED_SYNC_START_SQL = (
@@ -91,8 +91,14 @@ LATEST_SUCCEEDED_SYNC_START_SQL = (
 
 def first_seen_by_latest_sync_sql(release: str) -> str:
     """The release aliased `release` came with the latest successful sync: `new=true`, and the
-    dashboard's "New" badge."""
+    "New" badge wherever it is shown."""
     return f"{release}.first_seen_at >= {LATEST_SUCCEEDED_SYNC_START_SQL}"
+
+
+def first_seen_by_latest_sync(release: str = "catalog_release") -> RawSQL:
+    """`first_seen_by_latest_sync_sql` as a boolean annotation of querysets over releases
+    (`release`: the release table's alias in the queryset's SQL)."""
+    return RawSQL(first_seen_by_latest_sync_sql(release), [], output_field=BooleanField())  # noqa: S611
 
 
 # Completed with "= <a release id>": that release credits Spotify's "Various Artists" (by id, or

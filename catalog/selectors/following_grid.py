@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from catalog.models import Artist, Release, ReleaseArtist
 from catalog.selectors.artists import ArtistGrid, ArtistUrls, artist_card
-from catalog.selectors.filters import ArtistFilterSet, SearchText
-from catalog.selectors.sync_runs import sync_latest_succeeded_started_at
+from catalog.selectors.filters import ArtistFilterSet, SearchText, first_seen_by_latest_sync
 
 
 def following_artist_grid(
@@ -53,21 +52,27 @@ def following_artist_grid(
             .values("artist_id")
         )
         credits = credits.filter(artist_id__in=matching)
-    newest_first = credits.select_related("artist", "release").order_by(
-        F("release__release_date_sort").desc(nulls_last=True), "release__name", "release_id"
+    newest_first = (
+        credits.select_related("artist", "release")
+        # The "New" badge (select_related joins the release table under its own name).
+        .annotate(release_new=first_seen_by_latest_sync())
+        .order_by(
+            F("release__release_date_sort").desc(nulls_last=True), "release__name", "release_id"
+        )
     )
     artists: dict[int, Artist] = {}
     releases: dict[int, list[Release]] = {}
+    new: set[int] = set()
     for credit in newest_first:
         artists.setdefault(credit.artist_id, credit.artist)
         releases.setdefault(credit.artist_id, []).append(credit.release)
+        if credit.release_new:
+            new.add(credit.release_id)
     ordered = sorted(
         artists.values(),
         key=lambda a: (-_day_number(releases[a.pk][0].release_date_sort), a.name, a.pk),
     )
     page = Paginator(ordered, per_page).get_page(page_number)
-    # Releases first seen since then came with the latest successful sync: "New".
-    new_since = sync_latest_succeeded_started_at()
     urls = ArtistUrls()
     cards = [
         artist_card(
@@ -85,7 +90,7 @@ def following_artist_grid(
                     "release_date": release.release_date,
                     "release_date_precision": release.release_date_precision,
                     "image": release.image_url or None,
-                    "new": new_since is not None and release.first_seen_at >= new_since,
+                    "new": release.pk in new,
                 }
                 for release in releases[artist.pk]
             ],

@@ -5,7 +5,6 @@ from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import QuerySet
 from django_q.brokers import get_broker
 from django_q.conf import Conf
@@ -14,7 +13,6 @@ from django_q.signing import SignedPackage
 from django_q.tasks import fetch
 
 from catalog.models import SyncRun
-from catalog.selectors.filters import LATEST_SUCCEEDED_SYNC_STARTED_SQL
 from catalog.sync_lock import sync_lock_held_by_another_session
 from catalog.task_queue import SYNC_HANDOFF_KEY
 from common.db import model_columns_sql, model_from_row, prepared_cursor
@@ -35,15 +33,6 @@ class SyncOverview:
     scheduled: bool
     # With several markets, each one's latest run that ran to its end, in SPOTIFY_MARKETS' order.
     markets: list[SyncRun] = field(default_factory=list)
-
-
-def sync_latest_succeeded_started_at() -> datetime | None:
-    """Releases first seen at or after this moment came with the latest successful sync (the
-    "New" badge, `new=true`): the SQL the filters embed, run alone."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {LATEST_SUCCEEDED_SYNC_STARTED_SQL}")
-        started: datetime | None = cursor.fetchone()[0]
-    return started
 
 
 def sync_overview() -> SyncOverview:

@@ -12,10 +12,17 @@ from django.utils import timezone
 from django_q.models import OrmQ
 
 from catalog.access_tokens import personal_token_create
-from catalog.models import FeedToken, FollowedArtist, PersonalToken, PlaylistLink
+from catalog.models import (
+    FeedToken,
+    FollowedArtist,
+    PersonalToken,
+    PlaylistLink,
+    Release,
+    SyncRun,
+)
 from catalog.scheduling import PLAYLIST_TASK
 from spotify.models import UserConnection
-from tests.factories import ArtistFactory, ReleaseFactory, credit, snapshot_with
+from tests.factories import ArtistFactory, ReleaseFactory, SyncRunFactory, credit, snapshot_with
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +82,25 @@ def test_the_following_view_shows_only_the_signed_in_users_artists():
     assert _card_names(alice_page) == ["Alice Band"]
     assert _card_names(bob_page) == ["Bob Band"]
     assert "Too Old" in _card_names(alice.get("/following/", {"days": 90}).content.decode())
+
+
+def test_the_following_view_badges_what_the_latest_successful_sync_brought():
+    client, connection = _user("alice")
+    SyncRunFactory.create(
+        status=SyncRun.Status.SUCCEEDED, started_at=timezone.now() - timedelta(hours=1)
+    )
+    _, fresh = _followed_release(connection, "Fresh Band")
+    _, known = _followed_release(connection, "Known Band", days_ago=3)
+    fresh.first_seen_at = timezone.now() - timedelta(minutes=30)
+    known.first_seen_at = timezone.now() - timedelta(days=2)
+    Release.objects.bulk_update([fresh, known], ["first_seen_at"])
+
+    cards = re.split(r'<li class="artist-card"', client.get("/following/").content.decode())[1:]
+
+    badged = {
+        _card_names(f'<li class="artist-card"{card}')[0]: "new-badge" in card for card in cards
+    }
+    assert badged == {"Fresh Band": True, "Known Band": False}
 
 
 def test_the_following_view_searches_and_filters_as_the_grid_does():
