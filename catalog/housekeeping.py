@@ -15,8 +15,10 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django_q.models import Failure
 
+from catalog.caching import data_version_refresh
 from catalog.models import (
     Artist,
+    CatalogChange,
     FollowedArtist,
     NotificationDelivery,
     Release,
@@ -38,6 +40,8 @@ SKIPPED_RUNS_KEPT_DAYS = 7
 WEBHOOK_DELIVERIES_KEPT_DAYS = 30
 NOTIFICATION_DELIVERIES_KEPT_DAYS = 30
 TASK_FAILURES_KEPT_DAYS = 30
+# The rules that remove what the catalog's reads show.
+CATALOG_RULES = ("snapshots", "releases", "tracks", "artists")
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,16 @@ def housekeeping_run(*, now: datetime, dry_run: bool = False) -> HousekeepingCou
         # The order matters: each rule reads only what the rules before it leave in place (tracks
         # and artists are found through the doomed releases, the releases through the snapshots).
         deleted = {name: _delete(rows) for name, rows in doomed.items()}
+        if any(deleted[name] for name in CATALOG_RULES):
+            # What the API and pages serve changed: a new data version, so that no cached answer
+            # or ETag of the pruned catalog is served again.
+            CatalogChange.objects.bulk_create(  # one upsert of the one row
+                [CatalogChange(pk=1, changed_at=timezone.now())],
+                update_conflicts=True,
+                unique_fields=["id"],
+                update_fields=["changed_at"],
+            )
+            transaction.on_commit(data_version_refresh)
     counts = HousekeepingCounts(**deleted)
     logger.info("Housekeeping removed: %s", counts)
     return counts

@@ -147,6 +147,18 @@ class Snapshot(models.Model):
         return f"{self.date} {self.market or 'global'} ({self.source})"
 
 
+class CatalogChange(models.Model):
+    """When the catalog last changed other than by a sync: housekeeping pruning old snapshots
+    with their releases and artists. The data version that validates every cached answer
+    (catalog.caching) is the latest of this, the newest snapshot's fetch and the last successful
+    sync's end. At most one row."""
+
+    changed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"changed at {self.changed_at:%Y-%m-%d %H:%M:%S}"
+
+
 class SnapshotEntry(models.Model):
     snapshot = models.ForeignKey(Snapshot, on_delete=models.DB_CASCADE, related_name="entries")
     release = models.ForeignKey(Release, on_delete=models.DB_CASCADE, related_name="entries")

@@ -8,7 +8,7 @@ from django.db.models import BooleanField, Count, F, Max, Subquery, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Greatest
 
-from catalog.models import Snapshot, SyncRun
+from catalog.models import CatalogChange, Snapshot, SyncRun
 from common.db import model_columns_sql, model_from_row, prepared_cursor
 from spotify.conf import default_market
 
@@ -56,14 +56,16 @@ def snapshot_list(*, limit: int, offset: int, market: str | None = None) -> Page
 
 
 def data_changed_at() -> datetime | None:
-    """When a sync last changed what the API serves: its snapshot's commit (every sync rewrites
-    `fetched_at`), or the end of its run, since track lists are stored after the snapshot."""
+    """When what the API serves last changed: a sync's snapshot commit (every sync rewrites
+    `fetched_at`), the end of its run (track lists are stored after the snapshot), or
+    housekeeping's pruning (`CatalogChange`)."""
     last_run_end = (
         SyncRun.objects.filter(status=SyncRun.Status.SUCCEEDED)
         .order_by(F("finished_at").desc(nulls_last=True))
         .values("finished_at")[:1]
     )
+    pruned = CatalogChange.objects.values("changed_at")[:1]
     changed: datetime | None = Snapshot.objects.aggregate(
-        changed=Greatest(Max("fetched_at"), Subquery(last_run_end))
+        changed=Greatest(Max("fetched_at"), Subquery(last_run_end), Subquery(pruned))
     )["changed"]
     return changed

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.models import Schedule, Task
 
+from catalog.caching import data_version, data_version_forget
 from catalog.housekeeping import HousekeepingCounts, housekeeping_run
 from catalog.models import (
     Artist,
@@ -210,6 +211,36 @@ def test_old_snapshots_go_with_what_no_kept_snapshot_references(history):
     assert history["today"].entries.count() == 2
     run = SyncRun.objects.get(pk=history["run"].pk)
     assert run.snapshot is None
+
+
+def test_pruning_the_catalog_changes_the_data_version_so_no_cached_answer_outlives_it(
+    client, history, django_capture_on_commit_callbacks
+):
+    stale = client.get("/api/snapshots/")
+    assert len(stale.json()["items"]) == 2
+
+    with django_capture_on_commit_callbacks(execute=True):
+        housekeeping_run(now=NOW)
+
+    fresh = client.get("/api/snapshots/", headers={"If-None-Match": stale["ETag"]})
+    assert fresh.status_code == 200
+    assert fresh["ETag"] != stale["ETag"]
+    assert [item["date"] for item in fresh.json()["items"]] == [str(history["today"].date)]
+
+
+def test_housekeeping_that_leaves_the_catalog_alone_keeps_the_data_version(
+    history, settings, django_capture_on_commit_callbacks
+):
+    settings.SNAPSHOT_RETENTION_DAYS = 0
+    before = data_version()
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        counts = housekeeping_run(now=NOW)
+
+    assert counts.snapshots == counts.releases == 0
+    assert callbacks == []
+    data_version_forget()  # read it from the database again
+    assert data_version().tag == before.tag
 
 
 def test_a_retention_of_0_keeps_every_snapshot(history, settings):
