@@ -44,7 +44,7 @@ def _value_sql(annotation: Any, sql: str) -> str:
     if _is_schema(kind) or _is_schema(item):
         return sql
     if kind is datetime:
-        return f"coalesce(to_json({utc_timestamp_sql(sql)}), 'null')"
+        return f"coalesce(to_json({_utc_timestamp_sql(sql)}), 'null')"
     if kind in _TO_JSON_TYPES:
         return f"coalesce(to_json({sql})::text, 'null')"
     if item in _TO_JSON_TYPES:
@@ -62,7 +62,7 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def utc_timestamp_sql(moment: str) -> str:
+def _utc_timestamp_sql(moment: str) -> str:
     """A timestamptz as Django's JSON encoder writes it: UTC, milliseconds (if any), then Z."""
     utc = f"({moment} AT TIME ZONE 'UTC')"
     return f"""to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS') || CASE
